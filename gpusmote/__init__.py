@@ -1,0 +1,7 @@
+"""gpusmote: imbalanced-learn-compatible resampling on the GPU (or CPU) with PyTorch."""
+
+from .neighbors import NearestNeighbors, kneighbors
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["NearestNeighbors", "kneighbors", "__version__"]

@@ -1,0 +1,79 @@
+"""Parameter checks and the one error-message template."""
+
+from __future__ import annotations
+
+import numbers
+import re
+
+__all__ = ["check_int", "check_bool", "parse_memory", "fmt_error"]
+
+
+def fmt_error(param: str, expectation: str, value) -> str:
+    """`{param}` must be {expectation}; got {value!r}."""
+    return f"`{param}` must be {expectation}; got {value!r}."
+
+
+def check_int(value, param: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an ``int``; bools and non-integers are a ``TypeError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(fmt_error(param, "an integer", value))
+    value = int(value)
+    too_small = minimum is not None and value < minimum
+    too_large = maximum is not None and value > maximum
+    if too_small or too_large:
+        if minimum is not None and maximum is not None:
+            expectation = f"an integer in [{minimum}, {maximum}]"
+        elif minimum is not None:
+            expectation = f"an integer >= {minimum}"
+        else:
+            expectation = f"an integer <= {maximum}"
+        raise ValueError(fmt_error(param, expectation, value))
+    return value
+
+
+def check_bool(value, param: str) -> bool:
+    """Accept Python and numpy bools only."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise TypeError(fmt_error(param, "a bool", value))
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_memory(value, param: str = "max_memory") -> int | None:
+    """Bytes from an int or a string such as ``"512MiB"`` / ``"2GB"``; ``None`` passes through."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        match = _MEMORY_RE.match(value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _UNITS:
+            raise ValueError(
+                fmt_error(param, 'a number of bytes or a string such as "512MiB" or "2GB"', value)
+            )
+        value = float(match.group(1)) * _UNITS[unit]
+        if value < 1:
+            raise ValueError(fmt_error(param, "a positive amount of memory", value))
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(fmt_error(param, 'an int (bytes) or a string such as "512MiB"', value))
+    if value < 1:
+        raise ValueError(fmt_error(param, "a positive number of bytes", value))
+    return int(value)

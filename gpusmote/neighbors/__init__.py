@@ -1,0 +1,7 @@
+"""The one neighbour engine: exact tiled k-NN in PyTorch, and FAISS indexes."""
+
+from ._api import kneighbors
+from ._estimator import NearestNeighbors
+from ._faiss import FaissFlat, FaissHNSW, FaissIVF
+
+__all__ = ["kneighbors", "NearestNeighbors", "FaissFlat", "FaissIVF", "FaissHNSW"]

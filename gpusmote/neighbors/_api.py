@@ -1,0 +1,179 @@
+"""``kneighbors``: the one neighbour search every sampler calls."""
+
+from __future__ import annotations
+
+import torch
+
+from .._device import resolve_device
+from .._io import as_feature_tensor
+from .._validation import check_bool, check_int, fmt_error
+from ._exact import Problem, finish
+from ._faiss import FaissFlat, faiss_candidates, resolve_backend
+from ._memory import plan_torch, resolve_budget, stream_rows
+from ._torch import torch_candidates
+
+__all__ = ["kneighbors", "resolve_auto_backend"]
+
+
+def _n_candidates(k: int, available: int) -> int:
+    """Candidates kept per query beyond k: the gap to the k-th lets the certificate pass."""
+    return min(available, k + max(3, k // 2))
+
+
+# faiss IndexFlatL2 beat the torch engine on the 2-core CPU of BENCHMARKS.md from about
+# n * m * d = 2.5e10 (n = m = 20k at d = 64; 50k at d = 16) by 5-15 %; below it torch won.
+_FAISS_CPU_MIN_WORK = 2.5e10
+
+
+def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: int):
+    """``backend="auto"``: what the benchmark showed fastest for this device and size.
+
+    CUDA: the torch engine (faiss-cpu would copy to the host). CPU: exact faiss
+    ``IndexFlatL2`` when faiss is installed, the search is large (n * m * d >= 2.5e10)
+    and its float32 copies of the data fit in half of ``max_memory`` (faiss allocates
+    outside gpusmote's plan); otherwise the torch engine. Both are exact and return the
+    same neighbours.
+    """
+    if device.type != "cpu" or n * m * d < _FAISS_CPU_MIN_WORK:
+        return "torch"
+    if 4 * d * (n + m) > budget // 2:
+        return "torch"
+    try:
+        import faiss  # noqa: F401
+    except ModuleNotFoundError:
+        return "torch"
+    return FaissFlat()
+
+
+def kneighbors(
+    X,
+    n_neighbors: int,
+    *,
+    Y=None,
+    exclude_self: bool | None = None,
+    backend="auto",
+    device=None,
+    max_memory=None,
+    return_distance: bool = True,
+):
+    """The ``n_neighbors`` nearest rows of ``X`` for each row of ``Y`` (default ``X``).
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor of shape (n, d)
+        The rows searched (the database). numpy, pandas, lists and tensors are accepted;
+        integers and bools are searched in float64.
+    n_neighbors : int
+        Neighbours per query, at least 1 and at most the number of rows available
+        (``n - 1`` when a row's own index is excluded).
+    Y : array-like or torch.Tensor of shape (m, d), optional
+        The queries. Default: ``X`` itself.
+    exclude_self : bool, optional
+        Whether query ``i`` may not return row ``i`` of ``X``. Default: True exactly when
+        ``Y`` is ``X`` (omitted or the same object). Exclusion is by index: an exact
+        duplicate of a row is still a valid neighbour at distance 0.
+    backend : {"auto", "torch", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw"} or a
+        ``FaissFlat`` / ``FaissIVF`` / ``FaissHNSW`` object carrying index parameters.
+        "torch" and "faiss"/"faiss-flat" are exact; the IVF and HNSW indexes are
+        approximate (the distances they return are still true distances).
+    device : None, "auto", "cpu", "cuda", "cuda:N" or torch.device
+        Where to compute. None/"auto": the device of ``X`` when it is a tensor, else
+        CUDA when available, else the CPU.
+    max_memory : int or str, optional
+        Working memory the search may use besides its outputs, in bytes or as a string
+        such as ``"512MiB"``. Default: 256 MiB on the CPU; on CUDA half the free memory.
+    return_distance : bool
+        Whether to return the distances too.
+
+    Returns
+    -------
+    distances : torch.Tensor of shape (m, n_neighbors)
+        True Euclidean distances, each row ascending; float64 for float64 input, else
+        float32. Only when ``return_distance``.
+    indices : torch.Tensor of shape (m, n_neighbors), int64
+        Row indices into ``X``; equal distances are ordered by lower index.
+
+    Notes
+    -----
+    Results are exact for the exact backends: candidates from rounded float32 (or
+    float64) products are re-measured in float64 and certified against a bound on the
+    rounding error; rows that cannot be certified (ties, near-duplicates) are searched
+    again by direct float64 differences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.neighbors import kneighbors
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [5.0, 5.0]])
+    >>> dist, ind = kneighbors(X, 2, device="cpu")
+    >>> ind.tolist()
+    [[1, 2], [0, 2], [0, 1], [2, 1]]
+    >>> dist[0].tolist()
+    [1.0, 2.0]
+    """
+    spec = resolve_backend(backend)
+    dev = resolve_device(device, data_device=X.device if isinstance(X, torch.Tensor) else None)
+    k = check_int(n_neighbors, "n_neighbors", minimum=1)
+    return_distance = check_bool(return_distance, "return_distance")
+    if exclude_self is None:
+        exclude_self = Y is None or Y is X
+    else:
+        exclude_self = check_bool(exclude_self, "exclude_self")
+    Xt = as_feature_tensor(X, "X", dev)
+    Yt = Xt if (Y is None or Y is X) else as_feature_tensor(Y, "Y", dev)
+    if Yt.shape[1] != Xt.shape[1]:
+        raise ValueError(
+            fmt_error("Y", f"an array with {Xt.shape[1]} feature columns like X", tuple(Yt.shape))
+        )
+    if Yt is not Xt and Yt.dtype != Xt.dtype:
+        common = torch.promote_types(Xt.dtype, Yt.dtype)
+        Xt, Yt = Xt.to(common), Yt.to(common)
+    if exclude_self and Yt.shape[0] != Xt.shape[0]:
+        raise ValueError(
+            fmt_error(
+                "exclude_self",
+                f"False when Y and X differ in rows ({Yt.shape[0]} vs {Xt.shape[0]})",
+                exclude_self,
+            )
+        )
+    budget = resolve_budget(max_memory, dev)
+    chunk = stream_rows(budget, Xt.shape[1], max(Xt.shape[0], Yt.shape[0]))
+    _check_finite(Xt, "X", chunk)
+    if Yt is not Xt:
+        _check_finite(Yt, "Y", chunk)
+    available = Xt.shape[0] - int(exclude_self)
+    if k > available:
+        what = "rows of X minus the query itself" if exclude_self else "rows of X"
+        raise ValueError(
+            fmt_error("n_neighbors", f"at most {available} (the number of {what})", n_neighbors)
+        )
+    kc = _n_candidates(k, available)
+    problem = Problem(Xt, Yt, k, exclude_self, budget, kc)
+    if spec == "auto":
+        spec = resolve_auto_backend(dev, Xt.shape[0], Yt.shape[0], Xt.shape[1], budget)
+    if spec == "torch":
+        itemsize = torch.finfo(problem.cdtype).bits // 8
+        plan = plan_torch(
+            n=Xt.shape[0],
+            m=Yt.shape[0],
+            d=Xt.shape[1],
+            kc=kc,
+            itemsize=itemsize,
+            device=dev,
+            budget=budget,
+        )
+        tiles = torch_candidates(problem, plan)
+    else:
+        tiles = faiss_candidates(problem, spec)
+    dist, ind = finish(problem, tiles)
+    return (dist, ind) if return_distance else ind
+
+
+def _check_finite(t: torch.Tensor, param: str, chunk: int) -> None:
+    bad = sum(int((~torch.isfinite(t[a : a + chunk])).sum()) for a in range(0, t.shape[0], chunk))
+    if bad:
+        raise ValueError(
+            fmt_error(
+                param, "finite (no NaN or infinity)", f"{bad} non-finite values in {tuple(t.shape)}"
+            )
+        )

@@ -1,0 +1,135 @@
+"""Memory budgets and tile shapes for the neighbour engine.
+
+Every byte the engine allocates besides its outputs is counted here, so that a search
+never holds more than ``max_memory`` of working memory, whatever ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .._device import default_memory_budget
+from .._validation import fmt_error, parse_memory
+
+__all__ = [
+    "resolve_budget",
+    "TorchPlan",
+    "plan_torch",
+    "plan_rows",
+    "refine_bytes",
+    "stream_rows",
+    "GROUP",
+]
+
+# Group size of the group-minimum prefilter (see `_torch._select_block`); the database
+# is padded to a multiple of it. On the 2-core dev CPU at n = 50k, d = 64, k = 5 the
+# selection took 1.5 s with groups of 32 and 1.0-1.2 s with 64 (plain topk: 2.5 s).
+GROUP = 64
+
+# CPU tiles: a (256, 16384) float32 block is 16 MiB. Measured on the 2-core dev CPU at
+# n = 50k, d = 64: 256 x 16384 3.7 s, 512 x 8192 3.8 s, 1024 x 4096 4.8 s, 2048 x 2048
+# 6.2 s (GEMM + selection).
+_CPU_QUERY_TILE = 256
+_CPU_DB_TILE = 16384
+# CUDA tiles: large blocks keep the GEMM busy and launches few; not yet tuned on a card.
+_CUDA_QUERY_TILE = 4096
+_CUDA_DB_TILE = 65536
+
+
+def resolve_budget(max_memory, device: torch.device) -> int:
+    """``max_memory`` in bytes (int or string), or the device's default."""
+    budget = parse_memory(max_memory, "max_memory")
+    return default_memory_budget(device) if budget is None else budget
+
+
+@dataclass(frozen=True)
+class TorchPlan:
+    query_tile: int
+    db_tile: int
+    group: int  # 1: plain topk over each block
+    cache_db: bool  # hold the centred, scaled database once instead of per tile
+    refine_rows: int
+
+    def tile_bytes(self, d: int, kc: int, itemsize: int) -> int:
+        return _tile_bytes(
+            self.query_tile, self.db_tile, self.group, self.cache_db, d, kc, itemsize
+        )
+
+
+def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, itemsize: int) -> int:
+    """Peak bytes of one (query tile, database tile) step; see `_torch.torch_candidates`."""
+    block = bq * bw * itemsize  # distance block
+    prefilter = g > 1 and bw // g > kc  # as in `_torch._select_block`
+    # topk copies the values it selects from, with int64 positions, before selecting
+    if prefilter:
+        groups = bq * (bw // g) * (2 * itemsize + 8)  # group minima and topk's copy
+        # the kc*g candidate scores, their int64 columns, a temporary, topk's copy
+        gathered = bq * kc * g * (2 * itemsize + 24)
+    else:
+        groups, gathered = 0, bq * bw * (itemsize + 8)
+    # topk outputs, index arithmetic, the running top-kc and its merge buffer
+    small = bq * kc * (itemsize + 8) * 8
+    queries = bq * (d + 1) * itemsize + bq * d * itemsize + bq * 8 * 2
+    db = 0 if cache_db else bw * (3 * d + 1) * itemsize
+    return block + groups + gathered + small + queries + db
+
+
+def refine_bytes(rows: int, kc: int, d: int) -> int:
+    """Peak bytes of refining ``rows`` queries: gathered candidates and differences in float64."""
+    return rows * kc * (2 * d * 8 + 4 * 8) + rows * d * 8
+
+
+def plan_rows(budget: int, per_row: int, most: int) -> int:
+    """How many rows of ``per_row`` bytes fit in ``budget`` (at least 1, at most ``most``)."""
+    return max(1, min(most, budget // max(per_row, 1)))
+
+
+def stream_rows(budget: int, d: int, n: int) -> int:
+    """Rows per chunk of the passes over the data (checks, statistics, building caches).
+
+    They hold up to three float64 copies of a chunk and run before the tiles, beside at
+    most the cached database (half the budget), so they get a quarter of it.
+    """
+    return plan_rows(budget // 4, 3 * d * 8, n)
+
+
+def plan_torch(
+    *, n: int, m: int, d: int, kc: int, itemsize: int, device: torch.device, budget: int
+) -> TorchPlan:
+    """Tile shapes that fit ``budget`` bytes, largest first on each device's own rule."""
+    n_pad = -(-n // GROUP) * GROUP
+    fixed = 0
+    cache = n_pad * (d + 1) * itemsize
+    if device.type == "cuda":
+        bq, bw, g = _CUDA_QUERY_TILE, _CUDA_DB_TILE, 1
+    else:
+        bq, bw, g = _CPU_QUERY_TILE, _CPU_DB_TILE, GROUP
+    bq = min(bq, m)
+    bw = min(bw, n_pad)
+    # Keep the database cached if it takes at most half the budget; otherwise each tile
+    # is centred on the fly (slower, but memory stays flat in n).
+    cache_db = fixed + cache <= budget // 2
+    avail = budget - fixed - (cache if cache_db else 0)
+    while True:
+        need = _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize) + refine_bytes(1, kc, d)
+        if need <= avail:
+            break
+        if bw > GROUP:
+            bw = max(GROUP, (bw // 2) // GROUP * GROUP)
+        elif bq > 1:
+            bq = max(1, bq // 2)
+        else:
+            minimum = fixed + need
+            raise ValueError(
+                fmt_error(
+                    "max_memory",
+                    f"at least {minimum:,} bytes for one tile row of this search "
+                    f"(n={n}, d={d}, k={kc} candidates)",
+                    budget,
+                )
+            )
+    left = avail - _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize)
+    rows = plan_rows(left, refine_bytes(1, kc, d), bq)
+    return TorchPlan(query_tile=bq, db_tile=bw, group=g, cache_db=cache_db, refine_rows=rows)

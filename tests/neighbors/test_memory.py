@@ -1,0 +1,70 @@
+"""The engine's working memory stays within ``max_memory`` (outputs aside)."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from gpusmote.neighbors import kneighbors
+
+
+def _peak_torch_bytes(fn):
+    """Peak of live torch CPU allocations made inside ``fn`` (from the profiler's memory events)."""
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        result = fn()
+    events = sorted(
+        (ev.start_ns(), ev.nbytes())
+        for ev in prof.profiler.kineto_results.events()
+        if ev.name() == "[memory]"
+    )
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak, result
+
+
+@pytest.mark.parametrize("budget", [1_000_000, 4 * 2**20])
+@pytest.mark.parametrize("same", [True, False])
+def test_working_memory_within_max_memory(budget, same):
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy(rng.random((6_000, 24), dtype=np.float32))
+    Y = None if same else torch.from_numpy(rng.random((2_000, 24), dtype=np.float32))
+    kneighbors(X[:500], 5, max_memory=budget)  # warm-up outside the measurement
+    peak, (dist, ind) = _peak_torch_bytes(lambda: kneighbors(X, 5, Y=Y, max_memory=budget))
+    outputs = dist.nbytes + ind.nbytes
+    assert peak - outputs <= budget, (peak, outputs, budget)
+    assert peak - outputs > budget // 20  # the measurement sees the tiles at all
+
+
+_PROBE = textwrap.dedent(
+    """
+    import numpy as np, torch
+    from gpusmote.neighbors import kneighbors
+
+    def status(key):
+        with open("/proc/self/status") as f:
+            line = next(l for l in f if l.startswith(key + ":"))
+        return int(line.split()[1]) * 1024
+
+    X = torch.from_numpy(np.random.default_rng(0).random((100_000, 32), dtype=np.float32))
+    kneighbors(X[:3000], 5)  # load kernels and thread pools before measuring
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak-RSS mark (VmHWM) to the current RSS
+    base = status("VmHWM")
+    dist, ind = kneighbors(X, 5)
+    print(status("VmHWM") - base, dist.nbytes + ind.nbytes)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
+def test_default_settings_peak_rss_100k_by_32():
+    """The issue's bound, in a fresh process: peak RSS rises by <= 256 MiB + outputs."""
+    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
+    rise, outputs = map(int, out.stdout.split())
+    assert rise <= 256 * 2**20 + outputs, rise

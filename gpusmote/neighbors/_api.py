@@ -9,7 +9,7 @@ from .._io import as_feature_tensor
 from .._validation import check_bool, check_int, fmt_error
 from ._exact import Problem, finish
 from ._faiss import FaissFlat, faiss_candidates, resolve_backend
-from ._memory import plan_torch, resolve_budget, stream_rows
+from ._memory import plan_rows, plan_torch, refine_bytes, resolve_budget, stream_rows
 from ._torch import torch_candidates
 
 __all__ = ["kneighbors", "resolve_auto_backend"]
@@ -148,6 +148,13 @@ def kneighbors(
             fmt_error("n_neighbors", f"at most {available} (the number of {what})", n_neighbors)
         )
     kc = _n_candidates(k, available)
+    with torch.no_grad():  # neighbours are not differentiable; keep autograd out
+        dist, ind = _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+    return (dist, ind) if return_distance else ind
+
+
+def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
+    """Validated tensors in, ``(dist, ind)`` out: plan, candidates, refine, certify."""
     problem = Problem(Xt, Yt, k, exclude_self, budget, kc)
     if spec == "auto":
         spec = resolve_auto_backend(dev, Xt.shape[0], Yt.shape[0], Xt.shape[1], budget)
@@ -162,11 +169,12 @@ def kneighbors(
             device=dev,
             budget=budget,
         )
-        tiles = torch_candidates(problem, plan)
+        tiles, refine_rows = torch_candidates(problem, plan), plan.refine_rows
     else:
+        # faiss holds its index and host copies outside the plan: refine in a quarter
+        refine_rows = plan_rows(budget // 4, refine_bytes(1, kc, Xt.shape[1]), 4096)
         tiles = faiss_candidates(problem, spec)
-    dist, ind = finish(problem, tiles)
-    return (dist, ind) if return_distance else ind
+    return finish(problem, tiles, refine_rows)
 
 
 def _check_finite(t: torch.Tensor, param: str, chunk: int) -> None:

@@ -108,14 +108,14 @@ def _unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     return 0.0, 2.0**-24
 
 
-def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor):
+def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
     """True squared distances of candidate rows, ordered by (distance, index).
 
-    ``queries``: (r,) int64 rows of Y; ``cand``: (r, c) int64 indices into X.
-    Returns ``(d2, idx)``, both (r, c), d2 float64 in original units.
+    ``queries``: (r,) int64 rows of Y; ``cand``: (r, c) int64 indices into X; ``rows``
+    queries at a time (memory). Returns ``(d2, idx)``, both (r, c), d2 float64 in
+    original units.
     """
     r = cand.shape[0]
-    rows = plan_rows(P.budget, refine_bytes(1, cand.shape[1], P.d), r)
     d2 = torch.empty(cand.shape, dtype=torch.float64, device=P.device)
     for a in range(0, r, rows):
         b = min(r, a + rows)
@@ -175,8 +175,10 @@ def exact_candidates(P: Problem, rows: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def finish(P: Problem, tiles):
+def finish(P: Problem, tiles, refine_rows: int):
     """Run the backend's candidate tiles through refine + certificate; return (dist, idx).
+
+    ``refine_rows``: queries refined at a time while the backend holds its tile memory.
 
     ``tiles`` yields ``(q0, cand, threshold, slack)``: see `certified`. Approximate
     backends give +inf thresholds (accepted as they are) and -inf for rows they could
@@ -188,19 +190,20 @@ def finish(P: Problem, tiles):
     redo = []
     for q0, cand, threshold, slack in tiles:
         r = cand.shape[0]
-        d2, idx = refine(P, torch.arange(q0, q0 + r, device=P.device), cand)
+        d2, idx = refine(P, torch.arange(q0, q0 + r, device=P.device), cand, refine_rows)
         dist[q0 : q0 + r] = d2[:, :k].sqrt()
         ind[q0 : q0 + r] = idx[:, :k]
         bad = (~certified(P, d2[:, k - 1], threshold, slack)).nonzero().squeeze(1)
         if bad.numel():
             redo.append(bad + q0)
-    if redo:
+    if redo:  # the tiles are gone: the whole budget is free again
         rows = torch.cat(redo)
+        refine_rows = plan_rows(P.budget, refine_bytes(1, P.kc, P.d), 4096)
         logger.debug("%d of %d query rows rechecked by direct float64 search", rows.numel(), P.m)
         for a in range(0, rows.numel(), 4096):
             part = rows[a : a + 4096]
             cand = exact_candidates(P, part)
-            d2, idx = refine(P, part, cand)
+            d2, idx = refine(P, part, cand, refine_rows)
             dist[part] = d2[:, :k].sqrt().to(P.out_dtype)
             ind[part] = idx[:, :k]
     return dist, ind

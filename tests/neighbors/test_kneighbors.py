@@ -189,6 +189,13 @@ def test_inputs_are_not_modified(device):
     assert torch.equal(Xt, Xt_copy) and torch.equal(Y, Y_copy)
 
 
+def test_inputs_that_require_grad_give_plain_outputs(device):
+    X = torch.randn(40, 3, device=device, requires_grad=True)
+    dist, ind = kneighbors(X, 3)
+    assert dist.grad_fn is None and not dist.requires_grad
+    assert X.grad is None
+
+
 def test_return_distance_false(device):
     X = torch.randn(30, 3, device=device)
     ind = kneighbors(X, 2, return_distance=False)

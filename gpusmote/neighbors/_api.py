@@ -20,9 +20,12 @@ def _n_candidates(k: int, available: int) -> int:
     return min(available, k + max(3, k // 2))
 
 
-# faiss IndexFlatL2 beat the torch engine on the 2-core CPU of BENCHMARKS.md from about
-# n * m * d = 2.5e10 (n = m = 20k at d = 64; 50k at d = 16) by 5-15 %; below it torch won.
-_FAISS_CPU_MIN_WORK = 2.5e10
+# Five runs of scripts/bench_neighbors.py on the 2-core CPU of BENCHMARKS.md (gpusmote
+# torch vs gpusmote faiss-flat): at d = 64, faiss won 4 of 5 at n = 20k and 50k, mostly by
+# 10-30 %; at d = 16 torch won 3 of 5 at both sizes, and at n = 5k torch won. The
+# machine's speed varies up to 2x between runs.
+_FAISS_CPU_MIN_WORK = 2.5e10  # n * m * d: 20k x 20k at d = 64
+_FAISS_CPU_MIN_DIM = 32
 
 
 def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: int):
@@ -30,11 +33,11 @@ def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: i
 
     CUDA: the torch engine (faiss-cpu would copy to the host). CPU: exact faiss
     ``IndexFlatL2`` when faiss is installed, the search is large (n * m * d >= 2.5e10)
-    and its float32 copies of the data fit in half of ``max_memory`` (faiss allocates
-    outside gpusmote's plan); otherwise the torch engine. Both are exact and return the
-    same neighbours.
+    with d >= 32, and its float32 copies of the data fit in half of ``max_memory``
+    (faiss allocates outside gpusmote's plan); otherwise the torch engine. Both are
+    exact and return the same neighbours.
     """
-    if device.type != "cpu" or n * m * d < _FAISS_CPU_MIN_WORK:
+    if device.type != "cpu" or d < _FAISS_CPU_MIN_DIM or n * m * d < _FAISS_CPU_MIN_WORK:
         return "torch"
     if 4 * d * (n + m) > budget // 2:
         return "torch"

@@ -61,3 +61,17 @@ def test_faiss_parameters_are_validated():
         kneighbors(X, 3, backend=FaissIVF(nlist=0))
     with pytest.raises(TypeError, match="`M` must be an integer"):
         kneighbors(X, 3, backend=FaissHNSW(M="big"))
+
+
+def test_auto_backend_rule():
+    from gpusmote.neighbors import FaissFlat
+    from gpusmote.neighbors._api import resolve_auto_backend
+
+    cpu, cuda, big = torch.device("cpu"), torch.device("cuda"), 256 * 2**20
+    assert resolve_auto_backend(cpu, 5_000, 5_000, 64, big) == "torch"  # small search
+    assert isinstance(resolve_auto_backend(cpu, 50_000, 50_000, 64, big), FaissFlat)
+    assert isinstance(resolve_auto_backend(cpu, 20_000, 20_000, 64, big), FaissFlat)
+    assert resolve_auto_backend(cpu, 50_000, 50_000, 16, big) == "torch"  # low d: a toss-up
+    # faiss's host copies must fit in half the budget, else the planned torch engine
+    assert resolve_auto_backend(cpu, 50_000, 50_000, 64, 2**20) == "torch"
+    assert resolve_auto_backend(cuda, 50_000, 50_000, 64, big) == "torch"

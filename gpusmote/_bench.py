@@ -32,6 +32,7 @@ __all__ = [
 SIZES = {
     "small": {"n": [2_000, 5_000], "d": [16]},
     "full": {"n": [5_000, 20_000, 50_000], "d": [16, 64]},
+    "gpu": {"n": [100_000, 1_000_000], "d": [64]},
 }
 
 
@@ -72,25 +73,41 @@ def matmul_rate(device: torch.device, dtype=torch.float32) -> float:
     return 2.0 * size**3 / best
 
 
-def _timed(fn, device, repeat):
-    best, out = float("inf"), None
+def _race(engines: dict, repeat: int) -> dict:
+    """Best seconds and last result of each engine, run round-robin ``repeat`` times.
+
+    Interleaving spreads a noisy neighbour's slow spells over every engine instead of
+    penalising whichever happened to run then. The pause before each run lets the
+    previous engine's OpenMP threads stop spinning (LLVM's runtime spins for 200 ms),
+    which otherwise steal the cores from the next. ``engines``: name -> (fn, device).
+    """
+    best = {name: float("inf") for name in engines}
+    results = {}
     for _ in range(repeat):
-        _sync(device)
-        t0 = time.perf_counter()
-        out = fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for name, (fn, device) in engines.items():
+            time.sleep(0.3)
+            _sync(device)
+            t0 = time.perf_counter()
+            results[name] = fn()
+            _sync(device)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: (best[name], results[name]) for name in engines}
 
 
 def bench_neighbors(
-    size: str = "full", k: int = 5, device="cpu", repeat: int | None = None, seed: int = 0
+    size: str = "full",
+    k: int = 5,
+    device="cpu",
+    repeat: int | None = None,
+    seed: int = 0,
+    peer_max_n: int | None = None,
 ):
     """Self k-NN (each row excluded from its own neighbours) at the sizes of ``size``.
 
     Returns a dict with the machine, the matmul rate and one row per (n, d) holding the
-    seconds of every engine (None where it is not installed) and the agreement of
-    gpusmote's indices with scikit-learn's.
+    seconds of every engine (None where it is not installed, or above ``peer_max_n``
+    rows for the CPU peers and the faiss backend) and the agreement of gpusmote's
+    indices with scikit-learn's.
     """
     device = torch.device(device)
     try:
@@ -108,7 +125,9 @@ def bench_neighbors(
         for n in SIZES[size]["n"]:
             X = rng.standard_normal((n, d), dtype=np.float32)
             # best of 3: shared machines are noisy, and the best run is the machine's speed
-            row = _bench_one(X, k, device, 3 if repeat is None else repeat, faiss, SkNN)
+            peers = peer_max_n is None or n <= peer_max_n
+            reps = 3 if repeat is None else repeat
+            row = _bench_one(X, k, device, reps, faiss if peers else None, SkNN if peers else None)
             row["floor_s"] = 2.0 * n * n * d / rate
             rows.append(row)
     return {
@@ -126,25 +145,26 @@ def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, Sk
     cpu = torch.device("cpu")
     Xt = torch.from_numpy(X).to(device)
     kneighbors(Xt[: min(n, 512)], k, backend="torch")  # warm-up
-    row = {"n": n, "d": d, "k": k, "gpusmote_faiss_s": None, "faiss_s": None}
-    row["sklearn_s"] = row["agree"] = None
-    row["torch_s"], (_, ind) = _timed(lambda: kneighbors(Xt, k, backend="torch"), device, reps)
-    ind = ind.cpu().numpy()
+    engines = {"torch_s": (lambda: kneighbors(Xt, k, backend="torch")[1], device)}
     if faiss is not None:
-        row["gpusmote_faiss_s"], _ = _timed(
-            lambda: kneighbors(Xt, k, backend="faiss"), device, reps
-        )
 
         def raw_faiss():
             index = faiss.IndexFlatL2(d)
             index.add(X)
             return index.search(X, k + 1)
 
-        row["faiss_s"], _ = _timed(raw_faiss, cpu, reps)
+        engines["gpusmote_faiss_s"] = (lambda: kneighbors(Xt, k, backend="faiss")[1], device)
+        engines["faiss_s"] = (raw_faiss, cpu)
     if SkNN is not None:
         sklearn = SkNN(n_neighbors=k, algorithm="brute")
-        row["sklearn_s"], (_, sk_ind) = _timed(lambda: sklearn.fit(X).kneighbors(), cpu, reps)
-        row["agree"] = float((sk_ind == ind).all(1).mean())
+        engines["sklearn_s"] = (lambda: sklearn.fit(X).kneighbors()[1], cpu)
+    timed = _race(engines, reps)
+    row = {"n": n, "d": d, "k": k, "gpusmote_faiss_s": None, "faiss_s": None}
+    row["sklearn_s"] = row["agree"] = None
+    row.update({name: seconds for name, (seconds, _) in timed.items()})
+    if SkNN is not None:
+        ind = timed["torch_s"][1].cpu().numpy()
+        row["agree"] = float((timed["sklearn_s"][1] == ind).all(1).mean())
     auto = resolve_auto_backend(device, n, n, d, resolve_budget(None, device))
     row["auto"] = auto if isinstance(auto, str) else auto.name
     row["auto_s"] = row["torch_s"] if row["auto"] == "torch" else row["gpusmote_faiss_s"]

@@ -3,6 +3,7 @@
     python scripts/bench_neighbors.py                 # n in {5k, 20k, 50k}, d in {16, 64}, k = 5
     python scripts/bench_neighbors.py --size small    # a quick look
     python scripts/bench_neighbors.py --device cuda --json out.json
+    python scripts/bench_neighbors.py --device cuda --size gpu --peer-max-n 100000
 
 Prints one markdown table (ratios to scikit-learn and to the GEMM floor 2*n^2*d / measured
 float32 matmul rate) and the machine it ran on; the peak-memory probe runs on the CPU.
@@ -15,13 +16,16 @@ from gpusmote._bench import bench_neighbors, format_table, peak_rss_probe, write
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["small", "full"], default="full")
+    parser.add_argument("--size", choices=["small", "full", "gpu"], default="full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument(
+        "--peer-max-n", type=int, help="skip faiss and scikit-learn above this many rows"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe")
     args = parser.parse_args(argv)
-    result = bench_neighbors(args.size, k=args.k, device=args.device)
+    result = bench_neighbors(args.size, k=args.k, device=args.device, peer_max_n=args.peer_max_n)
     if not args.no_memory:
         probe = peak_rss_probe()
         if probe is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import re
 
-__all__ = ["check_int", "check_bool", "parse_memory", "fmt_error"]
+__all__ = ["check_int", "check_bool", "check_finite", "parse_memory", "fmt_error"]
 
 
 def fmt_error(param: str, expectation: str, value) -> str:
@@ -77,3 +77,24 @@ def parse_memory(value, param: str = "max_memory") -> int | None:
     if value < 1:
         raise ValueError(fmt_error(param, "a positive number of bytes", value))
     return int(value)
+
+
+def check_finite(t, param: str, chunk: int = 65536) -> None:
+    """Raise a ``ValueError`` naming ``param`` if tensor ``t`` holds NaN or infinity.
+
+    Checked ``chunk`` rows at a time so the boolean mask stays small.
+    """
+    import torch
+
+    # Fast path: a finite total proves every entry finite (NaN and inf propagate);
+    # a total that overflows the data's own precision is only a false alarm, settled
+    # by counting.
+    if t.numel() and torch.isfinite(t.sum()):
+        return
+    bad = sum(int((~torch.isfinite(t[a : a + chunk])).sum()) for a in range(0, t.shape[0], chunk))
+    if bad:
+        raise ValueError(
+            fmt_error(
+                param, "finite (no NaN or infinity)", f"{bad} non-finite values in {tuple(t.shape)}"
+            )
+        )

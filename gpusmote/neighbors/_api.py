@@ -6,7 +6,7 @@ import torch
 
 from .._device import resolve_device
 from .._io import as_feature_tensor
-from .._validation import check_bool, check_int, fmt_error
+from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, finish
 from ._faiss import FaissFlat, faiss_candidates, resolve_backend
 from ._memory import plan_rows, plan_torch, refine_bytes, resolve_budget, stream_rows
@@ -141,9 +141,9 @@ def kneighbors(
         )
     budget = resolve_budget(max_memory, dev)
     chunk = stream_rows(budget, Xt.shape[1], max(Xt.shape[0], Yt.shape[0]))
-    _check_finite(Xt, "X", chunk)
+    check_finite(Xt, "X", chunk)
     if Yt is not Xt:
-        _check_finite(Yt, "Y", chunk)
+        check_finite(Yt, "Y", chunk)
     available = Xt.shape[0] - int(exclude_self)
     if k > available:
         what = "rows of X minus the query itself" if exclude_self else "rows of X"
@@ -178,13 +178,3 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         refine_rows = plan_rows(budget // 4, refine_bytes(1, kc, Xt.shape[1]), 4096)
         tiles = faiss_candidates(problem, spec)
     return finish(problem, tiles, refine_rows)
-
-
-def _check_finite(t: torch.Tensor, param: str, chunk: int) -> None:
-    bad = sum(int((~torch.isfinite(t[a : a + chunk])).sum()) for a in range(0, t.shape[0], chunk))
-    if bad:
-        raise ValueError(
-            fmt_error(
-                param, "finite (no NaN or infinity)", f"{bad} non-finite values in {tuple(t.shape)}"
-            )
-        )

@@ -86,3 +86,242 @@ def to_like(t: torch.Tensor, like):
     if isinstance(like, torch.Tensor):
         return t
     return t.detach().cpu().numpy()
+
+
+def _kind(obj) -> str:
+    if isinstance(obj, torch.Tensor):
+        return "tensor"
+    if hasattr(obj, "select_dtypes") and hasattr(obj, "columns"):
+        return "dataframe"
+    if hasattr(obj, "to_numpy") and hasattr(obj, "name") and hasattr(obj, "dtype"):
+        return "series"
+    if isinstance(obj, np.ndarray):
+        return "ndarray"
+    return "list" if isinstance(obj, (list, tuple)) else "array"
+
+
+class SamplerData:
+    """A validated ``(X, y)``: tensors on the compute device, and how to rebuild the output.
+
+    Attributes: ``X`` (n, d) floating tensor where the input lives (the host for numpy and
+    pandas, the tensor's own device; integers as float64), ``codes`` (n,) int64 class
+    index per row beside it, ``classes`` the sorted labels (host scalars), ``counts``
+    rows per class. `class_rows` moves one class's rows to the compute ``device``, so
+    rows that are never resampled never travel; only the class counts of tensor labels
+    reach the host.
+    """
+
+    def __init__(self, X, y, device: torch.device):
+        self.x_kind, self.y_kind = _kind(X), _kind(y)
+        self.X_in, self.y_in = X, y
+        self.device = device
+        home = X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
+        self.X = as_feature_tensor(X, "X", home)
+        self.n, self.n_features = self.X.shape
+        self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
+        self._labels(y)
+        if self.codes.shape[0] != self.n:
+            raise ValueError(
+                fmt_error(
+                    "y", f"one label per row of X ({self.n} rows)", f"{self.codes.shape[0]} labels"
+                )
+            )
+
+    def _labels(self, y) -> None:
+        if isinstance(y, torch.Tensor):
+            t = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+            if t.ndim != 1:
+                raise ValueError(fmt_error("y", "a 1-D array of labels", f"shape {tuple(y.shape)}"))
+            if t.is_complex() or (t.is_floating_point() and not _integral(t)):
+                raise ValueError(
+                    fmt_error(
+                        "y", "class labels (ints, bools or integral floats)", "continuous values"
+                    )
+                )
+            classes, codes, counts = torch.unique(
+                t, sorted=True, return_inverse=True, return_counts=True
+            )
+            self.classes_tensor = classes
+            self.classes = classes.tolist()
+            self.counts = counts.tolist()
+            self.codes = codes.to(self.X.device)
+            return
+        arr = y.to_numpy() if self.y_kind == "series" else np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr.ravel()
+        if arr.ndim != 1:
+            raise ValueError(fmt_error("y", "a 1-D array of labels", f"shape {arr.shape}"))
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all() or not (arr == np.round(arr)).all():
+                raise ValueError(
+                    fmt_error(
+                        "y", "class labels (ints, strings or bools)", "continuous or NaN values"
+                    )
+                )
+        elif arr.dtype.kind == "c":
+            raise ValueError(
+                fmt_error("y", "class labels (ints, strings or bools)", "complex values")
+            )
+        try:
+            classes, codes, counts = _unique(arr)
+        except TypeError:
+            raise TypeError(
+                fmt_error(
+                    "y", "labels of one sortable type", sorted({type(v).__name__ for v in arr})
+                )
+            ) from None
+        self.y_array = arr
+        self.classes_array = classes
+        self.classes = [c.item() if hasattr(c, "item") else c for c in classes]
+        self.counts = counts.tolist()
+        self.codes = torch.from_numpy(codes.reshape(-1).astype(np.int64)).to(self.X.device)
+
+    def class_counts(self) -> dict:
+        return dict(zip(self.classes, self.counts, strict=True))
+
+    def class_rows(self, class_index: int) -> torch.Tensor:
+        """The rows of class ``classes[class_index]``, in order, on the compute device."""
+        return self.X[self.codes == class_index].to(self.device)
+
+    def labels_for_callable(self):
+        """``y`` as imbalanced-learn would pass it to a callable ``sampling_strategy``."""
+        if isinstance(self.y_in, torch.Tensor):
+            return self.y_in.detach().cpu().numpy()
+        return self.y_array
+
+    # output ------------------------------------------------------------------------
+    def release(self) -> None:
+        """Drop the references to the user's arrays and the full tensors (after fitting).
+
+        What stays is what rebuilding an output needs: kinds, dtypes, devices, column
+        names and the class labels.
+        """
+        X, y = self.X_in, self.y_in
+        if self.x_kind == "tensor":
+            self._x_spec = (X.dtype, X.device)
+        elif self.x_kind == "dataframe":
+            self._x_spec = (_frame_numpy_dtype(X), X.dtypes.to_dict())
+        else:
+            self._x_spec = (np.asarray(X).dtype, None)
+        if isinstance(y, torch.Tensor):
+            self._y_spec = (y.dtype, y.device)
+        else:
+            pandas_dtype = (
+                y.dtypes.iloc[0] if self.y_kind == "dataframe" else getattr(y, "dtype", None)
+            )
+            self._y_spec = (self.y_array.dtype, pandas_dtype)
+        self.y_name = getattr(y, "name", None)
+        self.y_columns = getattr(y, "columns", None) if self.y_kind == "dataframe" else None
+        self.X_in = self.y_in = self.X = self.codes = self.y_array = None
+
+    def x_buffer(self, n_rows: int, *, with_input: bool = True):
+        """``(buffer, writable tensor view)``: the input's rows first, then ``n_rows`` to fill.
+
+        The view holds the new rows in the output's own dtype and memory (host for numpy
+        and pandas output, the input tensor's device for tensors), so the new rows are
+        written once, in place. ``with_input=False``: the new rows only.
+        """
+        n = self.n if with_input else 0
+        if self.x_kind == "tensor":
+            dtype, device = (self.X_in.dtype, self.X_in.device) if with_input else self._x_spec
+            buf = torch.empty((n + n_rows, self.n_features), dtype=dtype, device=device)
+            if with_input:
+                buf[:n] = self.X_in
+            return buf, buf[n:]
+        if with_input:
+            arr = self.X_in.to_numpy() if self.x_kind == "dataframe" else np.asarray(self.X_in)
+            dtype = arr.dtype
+        else:
+            dtype = self._x_spec[0]
+        buf = np.empty((n + n_rows, self.n_features), dtype=dtype)
+        if with_input:
+            _copy_rows(buf[:n], arr)
+        return buf, torch.from_numpy(buf[n:])
+
+    def y_buffer(self, blocks, *, with_input: bool = True):
+        """Labels: the input's, then ``count`` copies of each ``(class_index, count)`` block."""
+        n = self.n if with_input else 0
+        total = n + sum(count for _, count in blocks)
+        if hasattr(self, "classes_tensor"):
+            dtype, device = (self.y_in.dtype, self.y_in.device) if with_input else self._y_spec
+            out = torch.empty(total, dtype=dtype, device=device)
+            if with_input:
+                out[:n] = self.y_in.reshape(-1)
+            classes = self.classes_tensor.to(device)
+        else:
+            dtype = self.y_array.dtype if with_input else self._y_spec[0]
+            out = np.empty(total, dtype=dtype)
+            if with_input:
+                out[:n] = self.y_array
+            classes = self.classes_array
+        start = n
+        for class_index, count in blocks:
+            out[start : start + count] = classes[class_index]
+            start += count
+        return out
+
+    def finish(self, X_buf, y_buf):
+        """The output in the input's containers (numpy, pandas, list or tensor)."""
+        if self.x_kind == "dataframe":
+            import pandas as pd
+
+            dtypes = self.X_in.dtypes.to_dict() if self.X_in is not None else self._x_spec[1]
+            X_out = pd.DataFrame(X_buf, columns=self.columns).astype(dtypes)
+        elif self.x_kind == "list":
+            X_out = X_buf.tolist()
+        else:
+            X_out = X_buf
+        y_in = self.y_in
+        if self.y_kind in ("series", "dataframe"):
+            import pandas as pd
+
+            if self.y_kind == "series":
+                name = y_in.name if y_in is not None else self.y_name
+                dtype = y_in.dtype if y_in is not None else self._y_spec[1]
+                y_out = pd.Series(y_buf, name=name, dtype=dtype)
+            else:
+                columns = y_in.columns if y_in is not None else self.y_columns
+                dtype = y_in.dtypes.iloc[0] if y_in is not None else self._y_spec[1]
+                y_out = pd.DataFrame(y_buf, columns=columns).astype(dtype)
+            if self.x_kind == "dataframe":
+                y_out.index = X_out.index
+        elif self.y_kind == "list":
+            y_out = y_buf.tolist()
+        else:
+            y_out = y_buf
+        return X_out, y_out
+
+
+def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src`` with torch's multi-threaded copy when both are torch-compatible."""
+    try:
+        torch.from_numpy(dst).copy_(torch.from_numpy(np.ascontiguousarray(src)))
+    except (TypeError, RuntimeError):  # dtypes torch lacks (object, uint64, ...)
+        dst[...] = src
+
+
+def _unique(arr: np.ndarray):
+    """``np.unique(arr, return_inverse=True, return_counts=True)``, in O(n) for small ints."""
+    if arr.dtype.kind in "iub" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < 1_000_000:
+            shifted = arr.astype(np.int64) - lo
+            counts = np.bincount(shifted, minlength=hi - lo + 1)
+            present = np.flatnonzero(counts)
+            lookup = np.zeros(hi - lo + 1, dtype=np.int64)
+            lookup[present] = np.arange(present.size)
+            classes = (present + lo).astype(arr.dtype)
+            return classes, lookup[shifted], counts[present]
+    return np.unique(arr, return_inverse=True, return_counts=True)
+
+
+def _frame_numpy_dtype(frame) -> np.dtype:
+    """The dtype ``frame.to_numpy()`` would have, without making the copy."""
+    try:
+        return np.result_type(*[np.dtype(dt) for dt in frame.dtypes])
+    except TypeError:  # extension dtypes (nullable ints, ...)
+        return frame.iloc[:1].to_numpy().dtype
+
+
+def _integral(t: torch.Tensor) -> bool:
+    return bool(torch.isfinite(t).all()) and bool((t == t.round()).all())

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import inspect
 
-__all__ = ["ParamsMixin"]
+import numpy as np
+import torch
+
+from ._device import resolve_device
+from ._io import SamplerData
+from ._strategy import resolve
+from ._validation import check_finite
+
+__all__ = ["ParamsMixin", "BaseSampler"]
 
 
 class ParamsMixin:
@@ -69,3 +77,35 @@ def _same(a, b) -> bool:
         return bool(a is b or a == b)
     except Exception:  # arrays and tensors compare elementwise
         return False
+
+
+class BaseSampler(ParamsMixin):
+    """The ``fit_resample`` template every sampler follows.
+
+    Input validation and conversion happen once (`gpusmote._io.SamplerData`), the
+    strategy is resolved on class counts (`gpusmote._strategy.resolve`), the subclass
+    computes on the device, and the output is rebuilt in the input's container types:
+    the original rows first, unchanged and in order, then the new rows by class.
+    """
+
+    _sampling_type = "over-sampling"
+
+    def _resolve_device(self, X):
+        data_device = X.device if isinstance(X, torch.Tensor) else None
+        return resolve_device(getattr(self, "device", "auto"), data_device=data_device)
+
+    def _prepare(self, X, y):
+        """Validate ``(X, y)``, resolve ``sampling_strategy_``; returns the `SamplerData`."""
+        self.device_ = self._resolve_device(X)
+        data = SamplerData(X, y, self.device_)
+        check_finite(data.X, "X")
+        self.sampling_strategy_ = resolve(
+            self.sampling_strategy,
+            data.class_counts(),
+            self._sampling_type,
+            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
+        )
+        self.n_features_in_ = data.n_features
+        if data.columns is not None:
+            self.feature_names_in_ = np.asarray([str(c) for c in data.columns], dtype=object)
+        return data

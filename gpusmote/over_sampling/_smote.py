@@ -1,0 +1,284 @@
+"""SMOTE: imbalanced-learn's rows, computed where the data is."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import torch
+
+from .._random import Stream, check_random_state, smote_draws
+from .._validation import check_int, fmt_error
+from ..base import BaseSampler
+from ..neighbors import NearestNeighbors, kneighbors
+from ..neighbors._faiss import resolve_backend
+from ..neighbors._memory import resolve_budget
+
+__all__ = ["SMOTE"]
+
+_SHARED_DOC = """
+    sampling_strategy : float, str, dict or callable, default="auto"
+        Which classes to over-sample and to how many rows, as in imbalanced-learn: a float
+        (binary only) is the minority/majority ratio after resampling; "minority", "not
+        minority", "not majority", "all", "auto" (= "not majority"); a dict
+        ``{class: rows after resampling}``; or a callable ``y -> dict``.
+    random_state : None, int, numpy.random.RandomState or torch.Generator
+        None, an int or a RandomState reproduce imbalanced-learn's draws (an int gives
+        every class a fresh ``RandomState(seed)``, a RandomState is shared by the classes;
+        None is a fresh OS-seeded stream, never numpy's global one). A ``torch.Generator``
+        draws on its own device instead: fastest, same distribution, not the same rows.
+    device : "auto", "cpu", "cuda" or torch.device, keyword-only
+        Where to compute. "auto": the device of a tensor ``X``, else CUDA when available,
+        else the CPU. The output goes back where the input was.
+    backend, max_memory : keyword-only
+        Passed to `gpusmote.neighbors.kneighbors` for the neighbour search.
+"""
+
+
+def _clone(estimator):
+    """A fresh unfitted copy: scikit-learn's ``clone`` without needing scikit-learn."""
+    if hasattr(estimator, "get_params"):
+        return type(estimator)(**estimator.get_params(deep=False))
+    return copy.deepcopy(estimator)
+
+
+class SMOTE(BaseSampler):
+    __doc__ = (
+        """Synthetic Minority Over-sampling Technique, imbalanced-learn compatible.
+
+    Each new row is ``x + u * (x_nn - x)`` with ``x`` a row of the class, ``x_nn`` one of
+    its ``k_neighbors`` nearest rows of the same class and ``u ~ U[0, 1)``. With the same
+    data and ``random_state`` (None/int/RandomState) the output equals
+    ``imblearn.over_sampling.SMOTE``'s, row for row (neighbours are exact; a duplicate
+    row is a neighbour at distance 0 rather than being dropped in place of the row
+    itself, so data with exact duplicates can differ).
+
+    Parameters
+    ----------"""
+        + _SHARED_DOC
+        + """    k_neighbors : int or object with ``kneighbors``, default=5
+        Neighbours per row. An object (gpusmote's or scikit-learn's ``NearestNeighbors``)
+        is cloned, fitted on each class and asked for its neighbours; its first column
+        (the row itself) is dropped, as imbalanced-learn does.
+
+    Attributes
+    ----------
+    sampling_strategy_ : OrderedDict
+        ``{class: rows generated}``, sorted by class.
+    device_ : torch.device
+    backend_ : str
+        The neighbour engine used ("torch", "faiss-flat", ... or "estimator").
+    n_features_in_ : int
+    feature_names_in_ : ndarray (DataFrame input only)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import SMOTE
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 2))
+    >>> y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    >>> X_res, y_res = SMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [90, 90]
+    >>> bool((X_res[:100] == X).all())
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    # fitting -------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Validate, resolve ``sampling_strategy_`` and build each class's neighbour graph.
+
+        Afterwards `sample` / `iter_samples` generate rows for the over-sampled classes.
+        """
+        data = self._fit(X, y)
+        data.release()
+        return self
+
+    def fit_resample(self, X, y):
+        """``(X_resampled, y_resampled)``: the input rows, unchanged and in order, then the
+        synthetic rows grouped by class in sorted class order (imbalanced-learn's layout).
+        """
+        data = self._fit(X, y)
+        stream = Stream(self.random_state)
+        blocks = [(i, n) for i, n in self._class_blocks(data)]
+        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
+        start = 0
+        for class_index, n in blocks:
+            self._generate(class_index, n, stream.for_class(), dest[start : start + n])
+            start += n
+        y_buf = data.y_buffer(blocks)
+        X_out, y_out = data.finish(X_buf, y_buf)
+        data.release()
+        return X_out, y_out
+
+    def _fit(self, X, y):
+        self._check_params()
+        data = self._prepare(X, y)
+        self._data = data
+        self._stream = Stream(self.random_state)
+        self._graphs = {}
+        self.backend_ = None  # set by the first neighbour search
+        for class_index, _n in self._class_blocks(data):
+            rows = data.class_rows(class_index)
+            self._graphs[class_index] = self._graph(rows, data.classes[class_index])
+        return data
+
+    def _class_blocks(self, data):
+        """``(class index, rows to generate)`` for each class to over-sample, sorted."""
+        index = {c: i for i, c in enumerate(data.classes)}
+        return [(index[c], n) for c, n in self.sampling_strategy_.items() if n > 0]
+
+    def _check_params(self) -> None:
+        check_random_state(self.random_state)
+        resolve_backend(self.backend)
+        resolve_budget(self.max_memory, torch.device("cpu"))
+        k = self.k_neighbors
+        if isinstance(k, numbers.Integral) and not isinstance(k, bool):
+            check_int(k, "k_neighbors", minimum=1)
+        elif not (hasattr(k, "kneighbors") and hasattr(k, "fit")):
+            raise TypeError(
+                fmt_error("k_neighbors", "an int or an object with fit and kneighbors", k)
+            )
+
+    def _graph(self, Xc: torch.Tensor, label):
+        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""
+        Xc = Xc.to(torch.float64 if Xc.dtype == torch.float64 else torch.float32)
+        n_c = Xc.shape[0]
+        k = self.k_neighbors
+        if isinstance(k, numbers.Integral):
+            if n_c <= k:
+                raise ValueError(
+                    fmt_error(
+                        "k_neighbors",
+                        f"smaller than the number of rows of class {label!r}, which has "
+                        f"{n_c} (SMOTE needs k_neighbors + 1 rows in each class it over-samples)",
+                        k,
+                    )
+                )
+            nn = kneighbors(
+                Xc,
+                int(k),
+                backend=self.backend,
+                device=self.device_,
+                max_memory=self.max_memory,
+                return_distance=False,
+            )
+            self.backend_ = _backend_name(self.backend, Xc, int(k), self.device_, self.max_memory)
+            return Xc, nn
+        est = _clone(k)
+        wanted = getattr(est, "n_neighbors", None)
+        if isinstance(wanted, numbers.Integral) and wanted > n_c:
+            raise ValueError(
+                fmt_error(
+                    "k_neighbors",
+                    f"an estimator asking for at most {n_c} neighbours (the rows of class "
+                    f"{label!r}; its first neighbour is the row itself)",
+                    k,
+                )
+            )
+        ours = isinstance(est, NearestNeighbors)
+        points = Xc if ours else Xc.cpu().numpy()
+        est.fit(points)
+        nn = torch.as_tensor(est.kneighbors(points, return_distance=False))[:, 1:]
+        self.backend_ = "estimator"
+        return Xc, nn.to(self.device_, torch.int64).contiguous()
+
+    # generation ----------------------------------------------------------------------
+    def _generate(self, class_index: int, n: int, gen, dest: torch.Tensor) -> None:
+        """Write ``n`` synthetic rows of a class into ``dest`` (n, d), chunk by chunk."""
+        Xc, nn = self._graphs[class_index]
+        k = nn.shape[1]
+        flat, steps = smote_draws(gen, nn.numel(), n, self.device_)
+        rows = flat // k
+        partners = nn.view(-1)[flat]  # nn[rows, flat % k]
+        steps = steps.unsqueeze(1)
+        # per row: base and neighbour in the data's precision, one float64 row; a sixteenth
+        # of the budget (16 MiB by default on the CPU) keeps a chunk in cache, and the
+        # buffers are reused so no chunk pays for fresh pages
+        d = Xc.shape[1]
+        per_row = d * (2 * Xc.element_size() + 8)
+        chunk = min(n, max(1, resolve_budget(self.max_memory, self.device_) // 16 // per_row))
+        base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
+        other = torch.empty_like(base)
+        wide = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            m = b - a
+            torch.index_select(Xc, 0, rows[a:b], out=base[:m])
+            torch.index_select(Xc, 0, partners[a:b], out=other[:m])
+            # imbalanced-learn's arithmetic, rounding for rounding: the difference in the
+            # data's precision, then x + (u * diff) in float64 (not fused), then the
+            # output dtype
+            torch.sub(other[:m], base[:m], out=other[:m])
+            w = torch.mul(other[:m], steps[a:b], out=wide[:m])  # promotes to float64
+            dest[a:b].copy_(w.add_(base[:m]))
+
+    def _fitted_class(self, klass):
+        if not hasattr(self, "_graphs"):
+            raise RuntimeError("This SMOTE instance is not fitted yet; call fit(X, y) first.")
+        labels = {self._data.classes[i]: i for i in self._graphs}
+        if klass is None:
+            if len(labels) != 1:
+                raise ValueError(
+                    fmt_error("klass", f"one of the over-sampled classes {list(labels)}", klass)
+                )
+            return next(iter(labels.values()))
+        if klass not in labels:
+            raise ValueError(
+                fmt_error("klass", f"one of the over-sampled classes {list(labels)}", klass)
+            )
+        return labels[klass]
+
+    def sample(self, n_samples: int, *, klass=None):
+        """``(X_new, y_new)``: ``n_samples`` more synthetic rows of ``klass`` (default: the
+        only over-sampled class), in the input's container types.
+
+        Draws continue one stream across calls, started from ``random_state`` at `fit`.
+        """
+        n_samples = check_int(n_samples, "n_samples", minimum=0)
+        class_index = self._fitted_class(klass)
+        data = self._data
+        X_buf, dest = data.x_buffer(n_samples, with_input=False)
+        if n_samples:
+            self._generate(class_index, n_samples, self._stream.continuing(), dest)
+        y_buf = data.y_buffer([(class_index, n_samples)], with_input=False)
+        return data.finish(X_buf, y_buf)
+
+    def iter_samples(self, n_samples: int, *, klass=None, chunk_size: int = 65536):
+        """Yield ``(X_chunk, y_chunk)`` pairs of at most ``chunk_size`` rows, ``n_samples``
+        in all, so an output larger than memory can be streamed to disk or a training loop.
+        """
+        n_samples = check_int(n_samples, "n_samples", minimum=0)
+        chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+        self._fitted_class(klass)
+        for start in range(0, n_samples, chunk_size):
+            yield self.sample(min(chunk_size, n_samples - start), klass=klass)
+
+
+def _backend_name(backend, Xc, k, device, max_memory) -> str:
+    from ..neighbors._api import resolve_auto_backend
+
+    spec = resolve_backend(backend)
+    if spec == "auto":
+        n, d = Xc.shape
+        spec = resolve_auto_backend(device, n, n, d, resolve_budget(max_memory, device))
+    return spec if isinstance(spec, str) else spec.name

@@ -1,0 +1,90 @@
+"""One suite over every public sampler (the guard test keeps the list complete)."""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import gpusmote
+from gpusmote.base import BaseSampler
+
+SAMPLERS = [gpusmote.SMOTE]
+
+
+def _public_samplers():
+    found = set()
+    for module in (gpusmote, gpusmote.over_sampling):
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, BaseSampler):
+                found.add(obj)
+    return found
+
+
+def test_every_public_sampler_is_in_the_common_suite():
+    assert _public_samplers() == set(SAMPLERS)
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate(
+        [rng.normal(0, 1, (120, 4)), rng.normal(2, 1, (30, 4)), rng.normal(-2, 1, (20, 4))]
+    )
+    y = np.r_[np.zeros(120, int), np.ones(30, int), np.full(20, 2)]
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_counts_layout_and_determinism(Sampler):
+    X, y = _data()
+    Xo, yo = Sampler(random_state=0, device="cpu").fit_resample(X, y)
+    sampler = Sampler(random_state=0, device="cpu")
+    Xo2, yo2 = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(Xo, Xo2)
+    np.testing.assert_array_equal(yo, yo2)
+    np.testing.assert_array_equal(Xo[: len(y)], X)  # originals first, unchanged
+    counts = dict(zip(*np.unique(yo, return_counts=True), strict=True))
+    expected = {
+        c: n + sampler.sampling_strategy_.get(c, 0)
+        for c, n in zip(*np.unique(y, return_counts=True), strict=True)
+    }
+    assert counts == expected
+    assert Xo.dtype == X.dtype and yo.dtype == y.dtype
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_types_and_dtypes_are_preserved(Sampler, device, dtype):
+    X, y = _data(1)
+    Xt = torch.as_tensor(X, dtype=dtype, device=device)
+    yt = torch.as_tensor(y, device=device)
+    Xo, yo = Sampler(random_state=0).fit_resample(Xt, yt)
+    assert isinstance(Xo, torch.Tensor) and Xo.dtype == dtype and Xo.device == Xt.device
+    assert isinstance(yo, torch.Tensor) and yo.dtype == yt.dtype and yo.device == yt.device
+    assert torch.equal(Xo[: len(y)], Xt)
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_clone_and_params_round_trip(Sampler):
+    base = pytest.importorskip("sklearn.base")
+    sampler = Sampler(random_state=3, device="cpu")
+    twin = base.clone(sampler)
+    assert twin.get_params() == sampler.get_params()
+    twin.set_params(random_state=4)
+    assert twin.random_state == 4 and sampler.random_state == 3
+    assert repr(sampler).startswith(Sampler.__name__ + "(")
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_bad_input_is_rejected(Sampler):
+    X, y = _data(2)
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match=re.escape("`X` must be finite")):
+        Sampler(device="cpu").fit_resample(X_nan, y)
+    with pytest.raises(ValueError, match=re.escape("`y` must be one label per row")):
+        Sampler(device="cpu").fit_resample(X, y[:-2])
+    with pytest.raises(ValueError, match=re.escape("`X` must be a 2-D array")):
+        Sampler(device="cpu").fit_resample(X[:, 0], y)
+    assert not np.isnan(X).any()  # inputs untouched

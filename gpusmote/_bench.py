@@ -22,6 +22,7 @@ from .neighbors._api import resolve_auto_backend
 from .neighbors._memory import resolve_budget
 
 __all__ = [
+    "run_neighbors",
     "machine_description",
     "matmul_rate",
     "bench_neighbors",
@@ -243,3 +244,23 @@ def peak_rss_probe(n: int = 100_000, d: int = 32) -> dict | None:
 def write_json(result: dict, path: str) -> None:
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
+
+
+def run_neighbors(
+    size: str,
+    *,
+    k: int = 5,
+    device="cpu",
+    peer_max_n: int | None = None,
+    memory: bool = True,
+    json_path: str | None = None,
+) -> str:
+    """The neighbour benchmark, the peak-memory probe (``memory``), the table as text."""
+    result = bench_neighbors(size, k=k, device=device, peer_max_n=peer_max_n)
+    if memory:
+        probe = peak_rss_probe()
+        if probe is not None:
+            result["peak_rss"] = probe
+    if json_path:
+        write_json(result, json_path)
+    return format_table(result)

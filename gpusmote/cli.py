@@ -40,7 +40,7 @@ def _info(args) -> int:
 
 
 def _bench(args) -> int:
-    from ._bench import bench_neighbors, format_table, peak_rss_probe, write_json
+    from ._bench import run_neighbors
     from ._device import resolve_device
 
     device = resolve_device(args.device)
@@ -56,14 +56,7 @@ def _bench(args) -> int:
             '(pip install "gpusmote[test]" for the peers).',
             file=sys.stderr,
         )
-    result = bench_neighbors(args.size, device=device)
-    if args.size == "full":
-        probe = peak_rss_probe()
-        if probe is not None:
-            result["peak_rss"] = probe
-    print(format_table(result))
-    if args.json:
-        write_json(result, args.json)
+    print(run_neighbors(args.size, device=device, memory=args.size == "full", json_path=args.json))
     return 0
 
 

@@ -11,7 +11,7 @@ float32 matmul rate) and the machine it ran on; the peak-memory probe runs on th
 
 import argparse
 
-from gpusmote._bench import bench_neighbors, format_table, peak_rss_probe, write_json
+from gpusmote._bench import run_neighbors
 
 
 def main(argv=None):
@@ -25,14 +25,15 @@ def main(argv=None):
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probe")
     args = parser.parse_args(argv)
-    result = bench_neighbors(args.size, k=args.k, device=args.device, peer_max_n=args.peer_max_n)
-    if not args.no_memory:
-        probe = peak_rss_probe()
-        if probe is not None:
-            result["peak_rss"] = probe
-    print(format_table(result))
-    if args.json:
-        write_json(result, args.json)
+    table = run_neighbors(
+        args.size,
+        k=args.k,
+        device=args.device,
+        peer_max_n=args.peer_max_n,
+        memory=not args.no_memory,
+        json_path=args.json,
+    )
+    print(table)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numbers
 import torch
 
 from .._random import Stream, check_random_state, smote_draws
-from .._validation import check_int, fmt_error
+from .._validation import check_int, fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._faiss import resolve_backend
@@ -119,7 +119,7 @@ class SMOTE(BaseSampler):
         """
         data = self._fit(X, y)
         stream = Stream(self.random_state)
-        blocks = [(i, n) for i, n in self._class_blocks(data)]
+        blocks = self._class_blocks(data)
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
         start = 0
         for class_index, n in blocks:
@@ -150,7 +150,7 @@ class SMOTE(BaseSampler):
     def _check_params(self) -> None:
         check_random_state(self.random_state)
         resolve_backend(self.backend)
-        resolve_budget(self.max_memory, torch.device("cpu"))
+        parse_memory(self.max_memory, "max_memory")
         k = self.k_neighbors
         if isinstance(k, numbers.Integral) and not isinstance(k, bool):
             check_int(k, "k_neighbors", minimum=1)

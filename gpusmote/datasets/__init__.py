@@ -1,0 +1,36 @@
+"""Real imbalanced datasets bundled with gpusmote (provenance in ``data/SOURCES.md``).
+
+Each is a KEEL / UCI imbalanced-learning benchmark: numeric features ``f0..f{p-1}`` and a
+binary ``target`` (1 = the minority class).
+
+Examples
+--------
+>>> from gpusmote.datasets import list_datasets, load_page_blocks0
+>>> list_datasets()
+['abalone19', 'page_blocks0', 'satimage', 'sylva']
+>>> X, y = load_page_blocks0()
+>>> X.shape, int(y.sum())
+((5472, 10), 559)
+"""
+
+from ._load import (
+    DATASETS,
+    list_datasets,
+    load,
+    load_abalone19,
+    load_page_blocks0,
+    load_satimage,
+    load_sylva,
+    provenance,
+)
+
+__all__ = [
+    "DATASETS",
+    "list_datasets",
+    "load",
+    "load_abalone19",
+    "load_page_blocks0",
+    "load_satimage",
+    "load_sylva",
+    "provenance",
+]

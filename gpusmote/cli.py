@@ -1,11 +1,14 @@
-"""The ``gpusmote`` command: ``gpusmote info`` and ``gpusmote bench``."""
+"""The ``gpusmote`` command: ``demo``, ``resample``, ``bench`` and ``info``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
+
+STRATEGY_WORDS = ("auto", "minority", "not minority", "not majority", "all")
 
 
 def _info(args) -> int:
@@ -40,12 +43,16 @@ def _info(args) -> int:
 
 
 def _bench(args) -> int:
-    from ._bench import run_neighbors
+    from ._bench import run_neighbors, run_smote
     from ._device import resolve_device
 
     device = resolve_device(args.device)
     missing = []
-    for module, name in (("sklearn", "scikit-learn"), ("faiss", "faiss-cpu")):
+    for module, name in (
+        ("sklearn", "scikit-learn"),
+        ("faiss", "faiss-cpu"),
+        ("imblearn", "imbalanced-learn"),
+    ):
         try:
             __import__(module)
         except ModuleNotFoundError:
@@ -56,23 +63,152 @@ def _bench(args) -> int:
             '(pip install "gpusmote[test]" for the peers).',
             file=sys.stderr,
         )
-    print(run_neighbors(args.size, device=device, memory=args.size == "full", json_path=args.json))
+    print(
+        run_neighbors(args.size, device=device, memory=args.size == "medium", json_path=args.json)
+    )
+    print()
+    print(run_smote(args.size, device=device))
     return 0
 
 
-def main(argv=None) -> int:
+def _demo(args) -> int:
+    from ._demo import run_demo
+
+    try:
+        run_demo(args.dataset, device=args.device, seed=args.seed, plot=args.plot)
+    except (ModuleNotFoundError, RuntimeError) as exc:
+        print(f"gpusmote demo: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _sampling_strategy(text: str):
+    if text in STRATEGY_WORDS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a float in (0, 1] or one of {', '.join(STRATEGY_WORDS)}; got {text!r}"
+        ) from None
+    return value
+
+
+def _resample(args) -> int:
+    from ._files import InputError, atomic_output, detect_format, read_table, write_table
+    from ._progress import Progress
+    from .over_sampling import SMOTE
+
+    steps = ["reading", "neighbour search", "generation", "writing"]
+    progress = Progress(steps, enabled=not args.quiet)
+    say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    try:
+        out_path, in_path = Path(args.output), Path(args.input)
+        detect_format(out_path)
+        output = atomic_output(out_path, force=args.force)  # refuses an existing output now
+        try:
+            progress.step("reading")
+            table = read_table(in_path, args.target)
+            smote = SMOTE(
+                sampling_strategy=args.sampling_strategy,
+                k_neighbors=args.k_neighbors,
+                random_state=args.seed,
+                device=args.device,
+                backend=args.backend,
+            )
+            smote._on_step = progress.step
+            X_res, y_res = smote.fit_resample(table.X, table.y)
+            progress.step("writing")
+            with output as tmp:
+                write_table(table, X_res, y_res, tmp)
+        except BaseException:
+            output.__exit__(RuntimeError, None, None)  # remove the temporary file
+            raise
+        if args.plot:
+            from ._plot import plot_resampling
+
+            plot_resampling(
+                table.X.to_numpy() if hasattr(table.X, "to_numpy") else table.X,
+                _codes(table.y),
+                X_res.to_numpy() if hasattr(X_res, "to_numpy") else X_res,
+                _codes(y_res),
+                args.plot,
+            )
+        progress.done()
+    except (InputError, ValueError, TypeError, RuntimeError, ModuleNotFoundError) as exc:
+        progress.done()
+        print(f"gpusmote resample: error: {exc}", file=sys.stderr)
+        return 2
+    added = {str(c): n for c, n in smote.sampling_strategy_.items()}
+    say(f"wrote {out_path}: {len(y_res)} rows ({len(y_res) - len(table.y)} synthetic: {added})")
+    return 0
+
+
+def _codes(y):
+    """Labels as small ints for plotting (any label type)."""
+    import numpy as np
+
+    values = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
+    return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ._demo import DEFAULT_DATASET
+    from .datasets import list_datasets
+
     parser = argparse.ArgumentParser(
         prog="gpusmote", description="Resampling for imbalanced data on the GPU or CPU."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="minority recall before and after SMOTE on bundled real data"
+    )
+    demo.add_argument("--dataset", choices=list_datasets(), default=DEFAULT_DATASET)
+    demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    demo.add_argument("--plot", metavar="FILE", help="also write a PNG of a 2-D PCA projection")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=_demo)
+
+    res = sub.add_parser("resample", help="resample a table file (CSV, Parquet, .npy, .npz, .pt)")
+    res.add_argument("input", help="input file; format from the extension")
+    res.add_argument("-o", "--output", required=True, help="output file; format from the extension")
+    res.add_argument(
+        "--target",
+        required=True,
+        help="label column (name; column index for .npy; array key for .npz/.pt)",
+    )
+    res.add_argument("--method", choices=["smote"], default="smote")
+    res.add_argument("--k-neighbors", type=int, default=5)
+    res.add_argument(
+        "--sampling-strategy",
+        type=_sampling_strategy,
+        default="auto",
+        help="auto, minority, ..., or a float",
+    )
+    res.add_argument("--device", default="auto")
+    res.add_argument("--backend", default="auto")
+    res.add_argument("--seed", type=int, default=None)
+    res.add_argument("--plot", metavar="FILE", help="also write a PNG of a 2-D PCA projection")
+    res.add_argument("--force", action="store_true", help="replace an existing output")
+    res.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    res.set_defaults(func=_resample)
+
+    bench = sub.add_parser(
+        "bench", help="neighbour search and SMOTE vs scikit-learn / imbalanced-learn"
+    )
+    bench.add_argument("--size", choices=["small", "medium"], default="small")
+    bench.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    bench.add_argument("--json", help="also write the neighbour results to this JSON file")
+    bench.set_defaults(func=_bench)
+
     info = sub.add_parser("info", help="versions, devices and neighbour backends")
     info.set_defaults(func=_info)
-    bench = sub.add_parser("bench", help="neighbour search vs scikit-learn and faiss")
-    bench.add_argument("--size", choices=["small", "full"], default="small")
-    bench.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    bench.add_argument("--json", help="also write the results to this JSON file")
-    bench.set_defaults(func=_bench)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     return args.func(args)
 
 

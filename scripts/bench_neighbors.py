@@ -16,7 +16,7 @@ from gpusmote._bench import run_neighbors
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["small", "full", "gpu"], default="full")
+    parser.add_argument("--size", choices=["small", "medium", "gpu"], default="medium")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--json", help="also write the results to this JSON file")

@@ -17,22 +17,8 @@ import subprocess
 import sys
 import time
 
-SIZES = {  # name: (rows, features, minority rows)
-    "a": (105_000, 32, 5_000),
-    "b": (420_000, 32, 20_000),
-    "c": (1_050_000, 64, 50_000),
-}
-
-
-def make_data(n, d, n_min, seed=0):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d), dtype=np.float32)
-    y = np.zeros(n, dtype=np.int64)
-    y[rng.choice(n, n_min, replace=False)] = 1
-    X[y == 1] += 0.75  # a shifted minority cloud, overlapping the majority
-    return X, y
+from gpusmote._bench import SMOTE_SIZES as SIZES
+from gpusmote._bench import make_smote_data as make_data
 
 
 def _hwm():

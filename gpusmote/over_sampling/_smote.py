@@ -118,6 +118,7 @@ class SMOTE(BaseSampler):
         synthetic rows grouped by class in sorted class order (imbalanced-learn's layout).
         """
         data = self._fit(X, y)
+        self._report("generation")
         stream = Stream(self.random_state)
         blocks = self._class_blocks(data)
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
@@ -130,9 +131,16 @@ class SMOTE(BaseSampler):
         data.release()
         return X_out, y_out
 
+    def _report(self, step: str) -> None:
+        """Tell a progress display (the CLI sets ``_on_step``) which phase starts."""
+        callback = getattr(self, "_on_step", None)
+        if callback is not None:
+            callback(step)
+
     def _fit(self, X, y):
         self._check_params()
         data = self._prepare(X, y)
+        self._report("neighbour search")
         self._data = data
         self._stream = Stream(self.random_state)
         self._graphs = {}

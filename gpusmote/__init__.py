@@ -1,8 +1,9 @@
 """gpusmote: imbalanced-learn-compatible resampling on the GPU (or CPU) with PyTorch."""
 
+from .data import smote_batch
 from .neighbors import NearestNeighbors, kneighbors
 from .over_sampling import SMOTE
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SMOTE", "NearestNeighbors", "kneighbors", "__version__"]
+__all__ = ["SMOTE", "NearestNeighbors", "kneighbors", "smote_batch", "__version__"]

@@ -1,0 +1,186 @@
+"""``ResampledDataset``: SMOTE rows computed on access, fresh each epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from .._validation import check_int, fmt_error
+from ..over_sampling import SMOTE
+from . import _hash
+
+__all__ = ["ResampledDataset"]
+
+
+class _GatheredBatch(Sequence):
+    """What `ResampledDataset.__getitems__` returns: a sequence of ``(x, y)`` samples
+    (views made only when asked for) that carries the batch as two tensors, which
+    `ResampledDataset.collate` hands over without re-stacking."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor):
+        self.tensors = (X, y)
+        self._items = None
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, i):
+        if self._items is None:  # one unbind for all, only if samples are asked for
+            self._items = list(
+                zip(self.tensors[0].unbind(0), self.tensors[1].unbind(0), strict=True)
+            )
+        return self._items[i]
+
+
+class ResampledDataset(Dataset):
+    """A map-style Dataset over ``X``, ``y`` and SMOTE rows that are never stored.
+
+    Index ``i < len(X)`` is an original row; the rest are synthetic rows laid out as
+    ``SMOTE.fit_resample`` lays them out (by class, in sorted class order). Each synthetic
+    row is defined by (base row, neighbour, gap) drawn from ``(seed, epoch, class, i)``
+    with a counter-based generator and computed on access from the fitted neighbour
+    graph: memory is the graph (O(n_minority * (d + k))) plus references to the
+    originals, not O(n_synthetic * d), and every process computes the same rows.
+
+    Parameters
+    ----------
+    X : array-like or tensor (n, d)
+        Features; numpy float arrays and tensors are used without a copy. CUDA tensors
+        keep all work on their device (use ``DataLoader(num_workers=0)`` with them).
+    y : array-like or tensor (n,)
+        Integer or bool labels.
+    sampler : SMOTE, optional
+        Decides which classes grow and how (``sampling_strategy``, ``k_neighbors``,
+        ``device``...); default ``SMOTE()``. It is fitted here; its ``random_state`` is
+        not used (the rows come from ``seed`` and the epoch).
+    seed : int
+        Base seed of the synthetic rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.data import ResampledDataset
+    >>> X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    >>> y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    >>> ds = ResampledDataset(X, y, seed=0)
+    >>> len(ds), int(ds[150][1])
+    (180, 1)
+    >>> ds.set_epoch(1)  # fresh synthetic rows, the same in every process
+    """
+
+    def __init__(self, X, y, sampler=None, *, seed: int = 0):
+        sampler = SMOTE() if sampler is None else sampler
+        if not isinstance(sampler, SMOTE):
+            raise TypeError(fmt_error("sampler", "a gpusmote SMOTE instance (or None)", sampler))
+        self.seed = check_int(seed, "seed", minimum=0)
+        X_t = X if isinstance(X, torch.Tensor) else torch.as_tensor(_float_array(X))
+        y_t = y if isinstance(y, torch.Tensor) else torch.as_tensor(_label_array(y))
+        if y_t.is_floating_point() or y_t.is_complex():
+            raise TypeError(
+                fmt_error("y", "integer or bool labels (encode strings first)", y_t.dtype)
+            )
+        sampler.fit(X_t, y_t)
+        self.sampler = sampler
+        self.X, self.y = X_t, y_t.reshape(-1)
+        self.device = X_t.device
+        self.n = X_t.shape[0]
+        data = sampler._data
+        self._graphs = []  # (label value, Xc, nn, count) per over-sampled class
+        for class_index, count in sampler._class_blocks(data):
+            Xc, nn = sampler._graphs[class_index]
+            self._graphs.append(
+                (data.classes[class_index], Xc.to(self.device), nn.to(self.device), count)
+            )
+        counts = [g[3] for g in self._graphs]
+        self._offsets = torch.tensor(np.cumsum([0] + counts), dtype=torch.int64, device=self.device)
+        self._labels = torch.tensor(
+            [g[0] for g in self._graphs], dtype=self.y.dtype, device=self.device
+        )
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the synthetic rows of ``epoch`` (deterministic in ``(seed, epoch)``)."""
+        self.epoch = check_int(epoch, "epoch", minimum=0)
+
+    def __len__(self) -> int:
+        return self.n + int(self._offsets[-1])
+
+    def __getitem__(self, index):
+        """``(x, y)`` of one row; a list or 1-D tensor of indices gives the batch tensors
+        (for ``DataLoader(ds, sampler=BatchSampler(...), batch_size=None)``)."""
+        if isinstance(index, (list, tuple, torch.Tensor, np.ndarray)):
+            return self.__getitems__(index).tensors
+        X, y = self._gather(torch.as_tensor([_index(index, len(self))], device=self.device))
+        return X[0], y[0]
+
+    def __getitems__(self, indices):
+        """A whole batch with one gather: a list of samples that also carries the batch
+        as tensors (`collate` returns those without re-stacking)."""
+        idx = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
+            raise IndexError(f"indices must be in [0, {len(self)}); got {list(indices)[:8]}...")
+        return _GatheredBatch(*self._gather(idx))
+
+    @staticmethod
+    def collate(batch):
+        """``collate_fn`` for DataLoader: the batch tensors straight from `__getitems__`."""
+        if isinstance(batch, _GatheredBatch):
+            return batch.tensors
+        return default_collate(batch)
+
+    def _gather(self, idx: torch.Tensor):
+        """Rows ``idx`` (int64, on the device): originals by gather, synthetic by formula."""
+        out_X = torch.empty((idx.numel(), self.X.shape[1]), dtype=self.X.dtype, device=self.device)
+        out_y = torch.empty(idx.numel(), dtype=self.y.dtype, device=self.device)
+        orig = idx < self.n
+        if bool(orig.all()):
+            return self.X[idx], self.y[idx]
+        pos = orig.nonzero().squeeze(1)
+        out_X[pos] = self.X[idx[pos]]
+        out_y[pos] = self.y[idx[pos]]
+        syn = (~orig).nonzero().squeeze(1)
+        j = idx[syn] - self.n
+        block = torch.searchsorted(self._offsets, j, right=True) - 1
+        for b, (_label, Xc, nn, _count) in enumerate(self._graphs):
+            here = (block == b).nonzero().squeeze(1)
+            if not here.numel():
+                continue
+            t = j[here] - self._offsets[b]
+            k = nn.shape[1]
+            stream = _hash.key(self.seed, self.epoch, b)
+            flat = _hash.uniform_int(stream, t, nn.numel())
+            gap = _hash.uniform_float(_hash.key(stream, 1), t, torch.float64)
+            base = Xc[flat // k]
+            other = Xc[nn.view(-1)[flat]]
+            row = base.to(torch.float64) + gap.unsqueeze(1) * (other - base).to(torch.float64)
+            out_X[syn[here]] = row.to(self.X.dtype)
+            out_y[syn[here]] = self._labels[b]
+        return out_X, out_y
+
+
+def _index(index, n: int) -> int:
+    i = int(index)
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(f"index {index} out of range for {n} rows")
+    return i
+
+
+def _float_array(X) -> np.ndarray:
+    arr = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float32)
+    if not arr.flags.writeable:
+        arr = arr.copy()  # torch refuses read-only memory
+    return arr
+
+
+def _label_array(y) -> np.ndarray:
+    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if arr.dtype.kind not in "biu":
+        raise TypeError(fmt_error("y", "integer or bool labels (encode strings first)", arr.dtype))
+    return np.ascontiguousarray(arr)

@@ -52,7 +52,7 @@ def worker(variant, n, d, minority, batch):
             loader = DataLoader(ds, sampler=sampler, batch_size=None)
     else:
         ds = ResampledDataset(X, y, seed=0)
-        owned = sum(Xc.nbytes + nn.nbytes for _, Xc, nn, _ in ds._graphs)
+        owned = sum(m.nbytes + p.nbytes for _, m, p, _ in ds._graphs)
         if variant == "resampled-batched":
             sampler = BatchSampler(RandomSampler(ds, generator=gen), batch, drop_last=False)
             loader = DataLoader(ds, sampler=sampler, batch_size=None)

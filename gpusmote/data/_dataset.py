@@ -10,6 +10,7 @@ from torch.utils.data import Dataset, default_collate
 
 from .._validation import check_int, fmt_error
 from ..over_sampling import SMOTE
+from ..over_sampling._smote import _clone
 from . import _hash
 
 __all__ = ["ResampledDataset"]
@@ -54,8 +55,9 @@ class ResampledDataset(Dataset):
         Integer or bool labels.
     sampler : SMOTE, optional
         Decides which classes grow and how (``sampling_strategy``, ``k_neighbors``,
-        ``device``...); default ``SMOTE()``. It is fitted here; its ``random_state`` is
-        not used (the rows come from ``seed`` and the epoch).
+        ``device``...); default ``SMOTE()``. A clone of it is fitted here (the object
+        passed stays as it is); its ``random_state`` is not used (the rows come from
+        ``seed`` and the epoch).
     seed : int
         Base seed of the synthetic rows.
 
@@ -82,18 +84,24 @@ class ResampledDataset(Dataset):
             raise TypeError(
                 fmt_error("y", "integer or bool labels (encode strings first)", y_t.dtype)
             )
-        sampler.fit(X_t, y_t)
+        fitted = _clone(sampler)
+        fitted.fit(X_t, y_t)
         self.sampler = sampler
+        self.sampling_strategy_ = fitted.sampling_strategy_
         self.X, self.y = X_t, y_t.reshape(-1)
         self.device = X_t.device
         self.n = X_t.shape[0]
-        data = sampler._data
-        self._graphs = []  # (label value, Xc, nn, count) per over-sampled class
-        for class_index, count in sampler._class_blocks(data):
-            Xc, nn = sampler._graphs[class_index]
-            self._graphs.append(
-                (data.classes[class_index], Xc.to(self.device), nn.to(self.device), count)
-            )
+        data = fitted._data
+        # Per over-sampled class: (label, members, partners, count). ``members`` (n_c,)
+        # are the class's rows of X, ``partners`` (n_c, k) the rows of X that are their
+        # neighbours: int64 indices only, the features stay in X.
+        self._graphs = []
+        for class_index, count in fitted._class_blocks(data):
+            label = data.classes[class_index]
+            members = (self.y == label).nonzero().squeeze(1)
+            nn = fitted._graphs[class_index][1].to(self.device)
+            self._graphs.append((label, members, members[nn], count))
+        del fitted  # its copies of the class rows are not kept
         counts = [g[3] for g in self._graphs]
         self._offsets = torch.tensor(np.cumsum([0] + counts), dtype=torch.int64, device=self.device)
         self._labels = torch.tensor(
@@ -144,19 +152,18 @@ class ResampledDataset(Dataset):
         syn = (~orig).nonzero().squeeze(1)
         j = idx[syn] - self.n
         block = torch.searchsorted(self._offsets, j, right=True) - 1
-        for b, (_label, Xc, nn, _count) in enumerate(self._graphs):
+        for b, (_label, members, partners, _count) in enumerate(self._graphs):
             here = (block == b).nonzero().squeeze(1)
             if not here.numel():
                 continue
             t = j[here] - self._offsets[b]
-            k = nn.shape[1]
+            k = partners.shape[1]
             stream = _hash.key(self.seed, self.epoch, b)
-            flat = _hash.uniform_int(stream, t, nn.numel())
+            flat = _hash.uniform_int(stream, t, partners.numel())
             gap = _hash.uniform_float(_hash.key(stream, 1), t, torch.float64)
-            base = Xc[flat // k]
-            other = Xc[nn.view(-1)[flat]]
-            row = base.to(torch.float64) + gap.unsqueeze(1) * (other - base).to(torch.float64)
-            out_X[syn[here]] = row.to(self.X.dtype)
+            base = self.X[members[flat // k]].to(torch.float64)
+            other = self.X[partners.view(-1)[flat]].to(torch.float64)
+            out_X[syn[here]] = base.add_(gap.unsqueeze(1) * (other - base)).to(self.X.dtype)
             out_y[syn[here]] = self._labels[b]
         return out_X, out_y
 

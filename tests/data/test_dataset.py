@@ -73,8 +73,12 @@ def test_getitems_equals_item_by_item():
 
 def test_memory_is_the_graph_not_the_synthetic_rows():
     X, y = _data(3, n=(2000, 50, 50), d=32)
-    ds = ResampledDataset(X, y)
-    graph_bytes = sum(Xc.nbytes + nn.nbytes for _, Xc, nn, _ in ds._graphs)
+    sampler = SMOTE(k_neighbors=4)
+    ds = ResampledDataset(X, y, sampler)
+    assert not hasattr(sampler, "sampling_strategy_")  # a clone was fitted, not the user's
+    assert dict(ds.sampling_strategy_) == {1: 1950, 2: 1950}
+    assert all(p.shape == (50, 4) and p.dtype == torch.int64 for _, _, p, _ in ds._graphs)
+    graph_bytes = sum(m.nbytes + p.nbytes for _, m, p, _ in ds._graphs)
     synthetic_bytes = (len(ds) - len(X)) * X.shape[1] * X.itemsize
     assert graph_bytes * 10 < synthetic_bytes
     assert ds.X.data_ptr() == torch.from_numpy(X).data_ptr() or np.shares_memory(ds.X.numpy(), X)

@@ -21,6 +21,13 @@ def gpusmote(*args, cwd=None):
     )
 
 
+def resample_ok(src, dst, target, *extra):
+    """``gpusmote resample SRC -o DST --target TARGET --seed 0 ...``, which must succeed."""
+    run = gpusmote("resample", str(src), "-o", str(dst), "--target", target, "--seed", "0", *extra)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
 @pytest.fixture(scope="module")
 def frame():
     return load("abalone19", as_frame=True)
@@ -38,10 +45,7 @@ def test_tabular_formats_round_trip(tmp_path, frame, suffix):
         frame.to_parquet(src, index=False)
     else:
         frame.to_csv(src, index=False)
-    run = gpusmote(
-        "resample", str(src), "-o", str(dst), "--target", "target", "--seed", "0", "--device", "cpu"
-    )
-    assert run.returncode == 0, run.stderr
+    run = resample_ok(src, dst, "target", "--device", "cpu")
     out = pd.read_parquet(dst) if suffix == ".parquet" else pd.read_csv(dst)
     assert list(out.columns) == list(frame.columns)
     pd.testing.assert_frame_equal(out.iloc[: len(frame)], frame, check_dtype=False)
@@ -58,73 +62,24 @@ def test_array_formats_round_trip(tmp_path, frame):
     X_exp, y_exp = SMOTE(random_state=0, device="cpu").fit_resample(X, y)
     # .npy: the label is a column (here the first)
     np.save(tmp_path / "in.npy", np.column_stack([y, X]))
-    assert (
-        gpusmote(
-            "resample",
-            str(tmp_path / "in.npy"),
-            "-o",
-            str(tmp_path / "out.npy"),
-            "--target",
-            "0",
-            "--seed",
-            "0",
-            "--quiet",
-        ).returncode
-        == 0
-    )
+    resample_ok(tmp_path / "in.npy", tmp_path / "out.npy", "0", "--quiet")
     out = np.load(tmp_path / "out.npy")
     np.testing.assert_array_equal(out[:, 0], y_exp)
     np.testing.assert_allclose(out[:, 1:], X_exp, rtol=1e-12)
     # .npz: separate arrays, the features under "X"
     np.savez(tmp_path / "in.npz", X=X, label=y)
-    assert (
-        gpusmote(
-            "resample",
-            str(tmp_path / "in.npz"),
-            "-o",
-            str(tmp_path / "out.npz"),
-            "--target",
-            "label",
-            "--seed",
-            "0",
-        ).returncode
-        == 0
-    )
+    resample_ok(tmp_path / "in.npz", tmp_path / "out.npz", "label")
     with np.load(tmp_path / "out.npz") as out:
         np.testing.assert_allclose(out["X"], X_exp, rtol=1e-12)
         np.testing.assert_array_equal(out["label"], y_exp)
     # .pt: a dict of tensors; dtypes survive
     torch.save({"X": torch.from_numpy(X).float(), "y": torch.from_numpy(y)}, tmp_path / "in.pt")
-    assert (
-        gpusmote(
-            "resample",
-            str(tmp_path / "in.pt"),
-            "-o",
-            str(tmp_path / "out.pt"),
-            "--target",
-            "y",
-            "--seed",
-            "0",
-        ).returncode
-        == 0
-    )
+    resample_ok(tmp_path / "in.pt", tmp_path / "out.pt", "y")
     out = torch.load(tmp_path / "out.pt", weights_only=True)
     assert out["X"].dtype == torch.float32 and out["y"].dtype == torch.int64
     assert torch.bincount(out["y"]).tolist() == [1590, 1590]
     # and across formats: .npz in, .csv out
-    assert (
-        gpusmote(
-            "resample",
-            str(tmp_path / "in.npz"),
-            "-o",
-            str(tmp_path / "x.csv"),
-            "--target",
-            "label",
-            "--seed",
-            "0",
-        ).returncode
-        == 0
-    )
+    resample_ok(tmp_path / "in.npz", tmp_path / "x.csv", "label")
     assert list(pd.read_csv(tmp_path / "x.csv").columns)[-1] == "label"
 
 
@@ -133,56 +88,22 @@ def _no_leftovers(folder, allowed):
 
 
 def test_failures_leave_no_partial_file(tmp_path, frame):
-    src = tmp_path / "in.csv"
-    frame.to_csv(src, index=False)
-    bad_target = gpusmote(
-        "resample", str(src), "-o", str(tmp_path / "out.csv"), "--target", "label"
-    )
-    assert bad_target.returncode == 2 and "target column 'label' not found" in bad_target.stderr
-    missing = gpusmote(
-        "resample",
-        str(tmp_path / "nope.csv"),
-        "-o",
-        str(tmp_path / "out.csv"),
-        "--target",
-        "target",
-    )
-    assert missing.returncode == 2 and "no such file" in missing.stderr
+    out = tmp_path / "out.csv"
+
+    def fails(src, target, message):
+        run = gpusmote("resample", str(src), "-o", str(out), "--target", target)
+        assert run.returncode == 2 and message in run.stderr, run.stderr
+
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    fails(tmp_path / "in.csv", "label", "target column 'label' not found")
+    fails(tmp_path / "nope.csv", "target", "no such file")
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
-    junk = gpusmote(
-        "resample",
-        str(tmp_path / "junk.parquet"),
-        "-o",
-        str(tmp_path / "out.csv"),
-        "--target",
-        "target",
-    )
-    assert junk.returncode == 2 and "cannot read it as parquet" in junk.stderr
-    small = frame[frame["target"] == 0].head(100)
-    small = pd.concat([small, frame[frame["target"] == 1].head(3)])
+    fails(tmp_path / "junk.parquet", "target", "cannot read it as parquet")
+    small = pd.concat([frame[frame["target"] == 0].head(100), frame[frame["target"] == 1].head(3)])
     small.to_csv(tmp_path / "small.csv", index=False)
-    too_small = gpusmote(
-        "resample",
-        str(tmp_path / "small.csv"),
-        "-o",
-        str(tmp_path / "out.csv"),
-        "--target",
-        "target",
-    )
-    assert too_small.returncode == 2 and "class 1, which has 3" in too_small.stderr
-    text = frame.assign(name="x")
-    text.to_csv(tmp_path / "text.csv", index=False)
-    non_numeric = gpusmote(
-        "resample",
-        str(tmp_path / "text.csv"),
-        "-o",
-        str(tmp_path / "out.csv"),
-        "--target",
-        "target",
-    )
-    assert (
-        non_numeric.returncode == 2 and "non-numeric feature columns ['name']" in non_numeric.stderr
-    )
+    fails(tmp_path / "small.csv", "target", "class 1, which has 3")
+    frame.assign(name="x").to_csv(tmp_path / "text.csv", index=False)
+    fails(tmp_path / "text.csv", "target", "non-numeric feature columns ['name']")
     _no_leftovers(tmp_path, ["in.csv", "junk.parquet", "small.csv", "text.csv"])
 
 

@@ -7,13 +7,9 @@ import torch
 
 from ._validation import fmt_error
 
-__all__ = ["as_feature_tensor", "is_tensor", "to_like"]
+__all__ = ["as_feature_tensor", "as_label_tensor", "to_like", "SamplerData"]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def is_tensor(X) -> bool:
-    return isinstance(X, torch.Tensor)
 
 
 def _describe(X) -> str:
@@ -79,6 +75,26 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
     if not arr.flags.writeable or any(step < 0 for step in arr.strides):
         arr = arr.copy()
     return arr
+
+
+def as_label_tensor(y, param: str = "y") -> torch.Tensor:
+    """Integer or bool labels as a 1-D tensor (no copy when possible), for training data."""
+    if isinstance(y, torch.Tensor):
+        t = y.reshape(-1) if y.ndim == 2 and y.shape[-1] == 1 else y
+    else:
+        arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+        if arr.dtype.kind not in "biu":
+            raise TypeError(
+                fmt_error(param, "integer or bool labels (encode strings first)", arr.dtype)
+            )
+        t = torch.from_numpy(
+            np.ascontiguousarray(arr).reshape(-1) if arr.ndim == 2 else np.ascontiguousarray(arr)
+        )
+    if t.is_floating_point() or t.is_complex():
+        raise TypeError(fmt_error(param, "integer or bool labels (encode strings first)", t.dtype))
+    if t.ndim != 1:
+        raise ValueError(fmt_error(param, "a 1-D array of labels", f"shape {tuple(t.shape)}"))
+    return t
 
 
 def to_like(t: torch.Tensor, like):

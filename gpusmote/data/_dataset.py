@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from .._io import as_feature_tensor, as_label_tensor
 from .._validation import check_int, fmt_error
 from ..over_sampling import SMOTE
 from ..over_sampling._smote import _clone
@@ -78,11 +79,12 @@ class ResampledDataset(Dataset):
         if not isinstance(sampler, SMOTE):
             raise TypeError(fmt_error("sampler", "a gpusmote SMOTE instance (or None)", sampler))
         self.seed = check_int(seed, "seed", minimum=0)
-        X_t = X if isinstance(X, torch.Tensor) else torch.as_tensor(_float_array(X))
-        y_t = y if isinstance(y, torch.Tensor) else torch.as_tensor(_label_array(y))
-        if y_t.is_floating_point() or y_t.is_complex():
-            raise TypeError(
-                fmt_error("y", "integer or bool labels (encode strings first)", y_t.dtype)
+        home = X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
+        X_t = as_feature_tensor(X, "X", home)  # numpy float arrays: no copy
+        y_t = as_label_tensor(y, "y")
+        if y_t.shape[0] != X_t.shape[0]:
+            raise ValueError(
+                fmt_error("y", f"one label per row of X ({X_t.shape[0]} rows)", y_t.shape[0])
             )
         fitted = _clone(sampler)
         fitted.fit(X_t, y_t)
@@ -175,19 +177,3 @@ def _index(index, n: int) -> int:
     if not 0 <= i < n:
         raise IndexError(f"index {index} out of range for {n} rows")
     return i
-
-
-def _float_array(X) -> np.ndarray:
-    arr = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float32)
-    if not arr.flags.writeable:
-        arr = arr.copy()  # torch refuses read-only memory
-    return arr
-
-
-def _label_array(y) -> np.ndarray:
-    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
-    if arr.dtype.kind not in "biu":
-        raise TypeError(fmt_error("y", "integer or bool labels (encode strings first)", arr.dtype))
-    return np.ascontiguousarray(arr)

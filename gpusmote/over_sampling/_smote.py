@@ -212,33 +212,13 @@ class SMOTE(BaseSampler):
 
     # generation ----------------------------------------------------------------------
     def _generate(self, class_index: int, n: int, gen, dest: torch.Tensor) -> None:
-        """Write ``n`` synthetic rows of a class into ``dest`` (n, d), chunk by chunk."""
+        """Write ``n`` synthetic rows of a class into ``dest`` (n, d)."""
         Xc, nn = self._graphs[class_index]
         k = nn.shape[1]
         flat, steps = smote_draws(gen, nn.numel(), n, self.device_)
-        rows = flat // k
-        partners = nn.view(-1)[flat]  # nn[rows, flat % k]
-        steps = steps.unsqueeze(1)
-        # per row: base and neighbour in the data's precision, one float64 row; a sixteenth
-        # of the budget (16 MiB by default on the CPU) keeps a chunk in cache, and the
-        # buffers are reused so no chunk pays for fresh pages
-        d = Xc.shape[1]
-        per_row = d * (2 * Xc.element_size() + 8)
-        chunk = min(n, max(1, resolve_budget(self.max_memory, self.device_) // 16 // per_row))
-        base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
-        other = torch.empty_like(base)
-        wide = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            m = b - a
-            torch.index_select(Xc, 0, rows[a:b], out=base[:m])
-            torch.index_select(Xc, 0, partners[a:b], out=other[:m])
-            # imbalanced-learn's arithmetic, rounding for rounding: the difference in the
-            # data's precision, then x + (u * diff) in float64 (not fused), then the
-            # output dtype
-            torch.sub(other[:m], base[:m], out=other[:m])
-            w = torch.mul(other[:m], steps[a:b], out=wide[:m])  # promotes to float64
-            dest[a:b].copy_(w.add_(base[:m]))
+        partners = nn.view(-1)[flat]  # nn[flat // k, flat % k]
+        budget = resolve_budget(self.max_memory, self.device_)
+        interpolate_into(Xc, flat // k, partners, steps, dest, budget)
 
     def _fitted_class(self, klass):
         if not hasattr(self, "_graphs"):
@@ -280,6 +260,42 @@ class SMOTE(BaseSampler):
         self._fitted_class(klass)
         for start in range(0, n_samples, chunk_size):
             yield self.sample(min(chunk_size, n_samples - start), klass=klass)
+
+
+def interpolate_into(
+    Xc, rows, partners, steps, dest: torch.Tensor, budget: int, scale=None
+) -> None:
+    """``dest[i] = Xc[rows[i]] + steps[i] * (Xc[partners[i]] - Xc[rows[i]])``, chunk by chunk.
+
+    ``rows``, ``partners`` (n,) int64 and ``steps`` (n,) float64 on ``Xc``'s device;
+    ``dest`` (n, d) in the output's dtype and memory; ``scale`` (n,) float64, optional:
+    a factor applied to the difference first (BorderlineSMOTE-2). The arithmetic is
+    imbalanced-learn's, rounding for rounding: the difference in the data's precision
+    (scaled, and rounded back to it), then ``x + (u * diff)`` in float64 (not fused),
+    then the output dtype.
+    """
+    n, d = rows.shape[0], Xc.shape[1]
+    if n == 0:
+        return
+    steps = steps.unsqueeze(1)
+    # per row: base and neighbour in the data's precision and one float64 row; a
+    # sixteenth of the budget (16 MiB by default on the CPU) keeps a chunk in cache,
+    # and the buffers are reused so no chunk pays for fresh pages
+    per_row = d * (2 * Xc.element_size() + 8)
+    chunk = min(n, max(1, budget // 16 // per_row))
+    base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
+    other = torch.empty_like(base)
+    wide = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        m = b - a
+        torch.index_select(Xc, 0, rows[a:b], out=base[:m])
+        torch.index_select(Xc, 0, partners[a:b], out=other[:m])
+        torch.sub(other[:m], base[:m], out=other[:m])
+        if scale is not None:
+            other[:m] *= scale[a:b, None]  # computed in float64, stored in the data's dtype
+        w = torch.mul(other[:m], steps[a:b], out=wide[:m])  # promotes to float64
+        dest[a:b].copy_(w.add_(base[:m]))
 
 
 def _backend_name(backend, Xc, k, device, max_memory) -> str:

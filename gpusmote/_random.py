@@ -62,7 +62,9 @@ class Stream:
         return self.shared
 
     def continuing(self):
-        """One generator for a sequence of draws (``sample`` / ``iter_samples``)."""
+        """One generator for a sequence of draws: ``sample`` / ``iter_samples``, and the
+        samplers that imbalanced-learn seeds once for all classes (RandomOverSampler,
+        ADASYN)."""
         if self.generator is not None:
             return self.generator
         if self.seed is not None:

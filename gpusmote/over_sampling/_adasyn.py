@@ -1,0 +1,136 @@
+"""ADASYN: more synthetic rows where the class is harder to learn."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .._random import Stream, check_random_state
+from .._validation import check_int, fmt_error, parse_memory
+from ..base import BaseSampler
+from ..neighbors import kneighbors
+from ..neighbors._faiss import resolve_backend
+from ..neighbors._memory import resolve_budget
+from ._smote import interpolate_into
+
+__all__ = ["ADASYN"]
+
+
+class ADASYN(BaseSampler):
+    """Adaptive Synthetic sampling, imbalanced-learn compatible.
+
+    Each row of a class gets synthetic rows in proportion to the share of other classes
+    among its ``n_neighbors`` nearest rows of the whole training set (one search over all
+    rows, on the compute device); the rows themselves are SMOTE interpolations with the
+    class's own neighbours. Same output as ``imblearn.over_sampling.ADASYN`` for the same
+    ``random_state`` (one stream for all classes, as there); as there, the number of
+    rows generated per class can differ slightly from ``sampling_strategy_`` (rounding).
+
+    Parameters
+    ----------
+    sampling_strategy, random_state, device, backend, max_memory : as for `gpusmote.SMOTE`
+    n_neighbors : int, default=5
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import ADASYN
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (90, 2)), rng.normal(1, 1, (10, 2))]
+    >>> y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    >>> X_res, y_res = ADASYN(random_state=0, device="cpu").fit_resample(X, y)
+    >>> abs(int((y_res == 1).sum()) - 90) <= 5
+    True
+    """
+
+    _exact_counts = False  # rows per class follow per-row rounding, not exactly the strategy
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        n_neighbors=5,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.n_neighbors = n_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def fit_resample(self, X, y):
+        check_random_state(self.random_state)
+        resolve_backend(self.backend)
+        parse_memory(self.max_memory, "max_memory")
+        if not isinstance(self.n_neighbors, numbers.Integral) or isinstance(self.n_neighbors, bool):
+            raise TypeError(fmt_error("n_neighbors", "an int", self.n_neighbors))
+        k = check_int(self.n_neighbors, "n_neighbors", minimum=1)
+        data = self._prepare(X, y)
+        dev = self.device_
+        X_all = data.X.to(dev)
+        codes = data.codes.to(dev)
+        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        plans = []
+        for label, n in self.sampling_strategy_.items():
+            if n == 0:
+                continue
+            ci = data.classes.index(label)
+            members = (codes == ci).nonzero().squeeze(1)
+            if members.numel() <= k:
+                raise ValueError(
+                    fmt_error(
+                        "n_neighbors",
+                        f"smaller than the number of rows of class {label!r}, "
+                        f"which has {members.numel()}",
+                        k,
+                    )
+                )
+            # neighbours among all rows, each row's own index removed (imbalanced-learn
+            # drops the first column, which is the row itself when there are no duplicates)
+            nns = kneighbors(
+                X_all, k + 1, Y=X_all[members], exclude_self=False, return_distance=False, **search
+            )
+            own = nns == members.unsqueeze(1)
+            order = torch.argsort(own.to(torch.int8), dim=1, stable=True)
+            nns = nns.gather(1, order)[:, :k]
+            others = (codes[nns] != ci).sum(1).cpu().numpy()
+            ratio = others / k
+            if not np.sum(ratio):
+                raise RuntimeError(
+                    f"ADASYN: no neighbour of class {label!r} belongs to another class, so its "
+                    "weights are 0/0; ADASYN is not suited to this data: use SMOTE instead."
+                )
+            ratio /= np.sum(ratio)
+            per_row = np.rint(ratio * n).astype(int)
+            if not per_row.sum():
+                raise ValueError("No samples will be generated with the provided ratio settings.")
+            Xc = X_all[members].to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+            nn = kneighbors(Xc, k, return_distance=False, **search)
+            plans.append((ci, Xc, nn, per_row))
+        blocks = [(ci, int(per_row.sum())) for ci, _, _, per_row in plans]
+        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
+        gen = Stream(self.random_state).continuing()
+        budget = resolve_budget(self.max_memory, dev)
+        start = 0
+        for _ci, Xc, nn, per_row in plans:
+            n = int(per_row.sum())
+            rows = torch.repeat_interleave(
+                torch.arange(Xc.shape[0], device=dev), torch.from_numpy(per_row).to(dev)
+            )
+            if isinstance(gen, torch.Generator):
+                cols = torch.randint(0, k, (n,), generator=gen, device=gen.device).to(dev)
+                steps = torch.rand(n, generator=gen, device=gen.device, dtype=torch.float64).to(dev)
+            else:  # imbalanced-learn's order: the neighbour choices, then the gaps
+                cols = torch.from_numpy(gen.choice(k, size=n)).to(dev)
+                steps = torch.from_numpy(gen.uniform(size=(n, 1))[:, 0]).to(dev)
+            interpolate_into(Xc, rows, nn[rows, cols], steps, dest[start : start + n], budget)
+            start += n
+        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
+        data.release()
+        return X_out, y_out

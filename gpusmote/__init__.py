@@ -2,8 +2,17 @@
 
 from .data import smote_batch
 from .neighbors import NearestNeighbors, kneighbors
-from .over_sampling import SMOTE
+from .over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SMOTE", "NearestNeighbors", "kneighbors", "smote_batch", "__version__"]
+__all__ = [
+    "SMOTE",
+    "BorderlineSMOTE",
+    "ADASYN",
+    "RandomOverSampler",
+    "NearestNeighbors",
+    "kneighbors",
+    "smote_batch",
+    "__version__",
+]

@@ -10,7 +10,12 @@ import torch
 import gpusmote
 from gpusmote.base import BaseSampler
 
-SAMPLERS = [gpusmote.SMOTE]
+SAMPLERS = [
+    gpusmote.SMOTE,
+    gpusmote.BorderlineSMOTE,
+    gpusmote.ADASYN,
+    gpusmote.RandomOverSampler,
+]
 
 
 def _public_samplers():
@@ -46,11 +51,13 @@ def test_counts_layout_and_determinism(Sampler):
     np.testing.assert_array_equal(yo, yo2)
     np.testing.assert_array_equal(Xo[: len(y)], X)  # originals first, unchanged
     counts = dict(zip(*np.unique(yo, return_counts=True), strict=True))
-    expected = {
-        c: n + sampler.sampling_strategy_.get(c, 0)
-        for c, n in zip(*np.unique(y, return_counts=True), strict=True)
-    }
-    assert counts == expected
+    before = dict(zip(*np.unique(y, return_counts=True), strict=True))
+    for c, n in before.items():
+        target = n + sampler.sampling_strategy_.get(c, 0)
+        if getattr(Sampler, "_exact_counts", True):
+            assert counts[c] == target
+        else:  # ADASYN: per-row rounding moves the total a little, as in imbalanced-learn
+            assert abs(counts[c] - target) <= 0.05 * target
     assert Xo.dtype == X.dtype and yo.dtype == y.dtype
 
 

@@ -1,5 +1,8 @@
 """Over-samplers: SMOTE and its family."""
 
+from ._adasyn import ADASYN
+from ._borderline import BorderlineSMOTE
+from ._random_over import RandomOverSampler
 from ._smote import SMOTE
 
-__all__ = ["SMOTE"]
+__all__ = ["SMOTE", "BorderlineSMOTE", "ADASYN", "RandomOverSampler"]

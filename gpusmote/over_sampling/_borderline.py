@@ -1,0 +1,167 @@
+"""BorderlineSMOTE: SMOTE from the rows on the class border only."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from .._random import Stream, smote_draws
+from .._validation import check_int, fmt_error
+from ..neighbors import kneighbors
+from ..neighbors._memory import resolve_budget
+from ._smote import SMOTE, interpolate_into
+
+__all__ = ["BorderlineSMOTE"]
+
+
+def _neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Tensor:
+    """(q, k) nearest rows of ``X_all`` for rows ``queries``, each row's own index ``own``
+    removed (imbalanced-learn drops the first column: the row itself without duplicates)."""
+    nns = kneighbors(X_all, k + 1, Y=queries, exclude_self=False, return_distance=False, **search)
+    order = torch.argsort((nns == own.unsqueeze(1)).to(torch.int8), dim=1, stable=True)
+    return nns.gather(1, order)[:, :k].contiguous()
+
+
+class BorderlineSMOTE(SMOTE):
+    """Borderline-SMOTE, imbalanced-learn compatible.
+
+    A row of a class is "in danger" when at least half, but not all, of its
+    ``m_neighbors`` nearest rows in the whole training set belong to other classes (one
+    search over all rows, on the compute device). New rows are SMOTE interpolations from
+    the danger rows only: towards their ``k_neighbors`` nearest rows of the same class
+    ("borderline-1"), or of the whole set ("borderline-2", with the step towards another
+    class's row shortened by a factor drawn in [0, 0.5)). Same output as
+    ``imblearn.over_sampling.BorderlineSMOTE`` for the same ``random_state``.
+
+    Parameters
+    ----------
+    sampling_strategy, random_state, k_neighbors, device, backend, max_memory : as for
+        `gpusmote.SMOTE` (``k_neighbors`` as an int here)
+    m_neighbors : int, default=10
+    kind : {"borderline-1", "borderline-2"}
+
+    Attributes
+    ----------
+    in_danger_indices : dict
+        ``{class: indices of X}`` of the danger rows of each over-sampled class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import BorderlineSMOTE
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (90, 2)), rng.normal(1, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(90, int), np.ones(20, int)]
+    >>> X_res, y_res = BorderlineSMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [90, 90]
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        m_neighbors=10,
+        kind="borderline-1",
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            random_state=random_state,
+            k_neighbors=k_neighbors,
+            device=device,
+            backend=backend,
+            max_memory=max_memory,
+        )
+        self.m_neighbors = m_neighbors
+        self.kind = kind
+
+    def fit(self, X, y):  # noqa: D401 - the generic fit/sample split does not apply here
+        raise NotImplementedError("BorderlineSMOTE supports fit_resample only.")
+
+    def sample(self, n_samples, *, klass=None):
+        raise NotImplementedError("BorderlineSMOTE supports fit_resample only.")
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
+            raise TypeError(
+                fmt_error("k_neighbors", "an int for BorderlineSMOTE", self.k_neighbors)
+            )
+        if self.kind not in ("borderline-1", "borderline-2"):
+            raise ValueError(fmt_error("kind", '"borderline-1" or "borderline-2"', self.kind))
+        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
+        k = int(self.k_neighbors)
+        data = self._prepare(X, y)
+        dev = self.device_
+        X_all = data.X.to(dev)
+        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+        codes = data.codes.to(dev)
+        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        self.in_danger_indices = {}
+        plans = []
+        for label, n in self.sampling_strategy_.items():
+            if n == 0:
+                continue
+            ci = data.classes.index(label)
+            members = (codes == ci).nonzero().squeeze(1)
+            nns = _neighbours_excluding(X_all, X_all[members], members, m, search)
+            n_other = (codes[nns] != ci).sum(1)
+            danger = (n_other >= m / 2) & (n_other < m)
+            if not bool(danger.any()):
+                continue
+            self.in_danger_indices[label] = members[danger].cpu().numpy()
+            if self.kind == "borderline-1":
+                if members.numel() <= k:
+                    raise ValueError(
+                        fmt_error(
+                            "k_neighbors",
+                            f"smaller than the number of rows of class {label!r}, "
+                            f"which has {members.numel()}",
+                            k,
+                        )
+                    )
+                source = X_all[members]  # rows and neighbours index the class's rows
+                base_rows = danger.nonzero().squeeze(1)
+                nn = _neighbours_excluding(source, source[base_rows], base_rows, k, search)
+            else:
+                source = X_all  # neighbours among all rows
+                base_rows = members[danger]
+                nn = _neighbours_excluding(source, source[base_rows], base_rows, k, search)
+            plans.append((ci, n, source, base_rows, nn))
+        blocks = [(ci, n) for ci, n, *_ in plans]
+        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
+        stream = Stream(self.random_state)
+        budget = resolve_budget(self.max_memory, dev)
+        start = 0
+        for ci, n, source, base_rows, nn in plans:
+            gen = stream.for_class()
+            flat, steps = smote_draws(gen, nn.numel(), n, dev)
+            rows, partners = base_rows[flat // k], nn.view(-1)[flat]
+            scale = None
+            if self.kind == "borderline-2":
+                other = codes[partners] != ci
+                # imbalanced-learn draws these with a fresh check_random_state
+                gen2 = stream.for_class()
+                count = int(other.sum())
+                if isinstance(gen2, torch.Generator):
+                    shrink = (
+                        torch.rand(count, generator=gen2, device=gen2.device, dtype=torch.float64)
+                        * 0.5
+                    )
+                else:
+                    shrink = torch.from_numpy(
+                        gen2.uniform(low=0.0, high=0.5, size=(count, 1))[:, 0]
+                    )
+                scale = torch.ones(n, dtype=torch.float64, device=dev)
+                scale[other] = shrink.to(dev)
+            interpolate_into(source, rows, partners, steps, dest[start : start + n], budget, scale)
+            start += n
+        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
+        data.release()
+        return X_out, y_out

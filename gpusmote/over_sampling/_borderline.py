@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import torch
 
@@ -98,6 +99,10 @@ class BorderlineSMOTE(SMOTE):
         m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
         k = int(self.k_neighbors)
         data = self._prepare(X, y)
+        if data.n <= m:
+            raise ValueError(
+                fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
+            )
         dev = self.device_
         X_all = data.X.to(dev)
         X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
@@ -114,6 +119,13 @@ class BorderlineSMOTE(SMOTE):
             n_other = (codes[nns] != ci).sum(1)
             danger = (n_other >= m / 2) & (n_other < m)
             if not bool(danger.any()):
+                warnings.warn(
+                    f"BorderlineSMOTE: no row of class {label!r} is in danger (at least half "
+                    f"but not all of its {m} nearest rows in other classes); the class is "
+                    "not over-sampled, as in imbalanced-learn.",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 continue
             self.in_danger_indices[label] = members[danger].cpu().numpy()
             if self.kind == "borderline-1":

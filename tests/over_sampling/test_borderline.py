@@ -75,3 +75,20 @@ def test_bad_parameters():
             BorderlineSMOTE(device="cpu", **params).fit_resample(X, y)
     with pytest.raises(NotImplementedError, match="fit_resample only"):
         BorderlineSMOTE().fit(X, y)
+    with pytest.raises(
+        ValueError, match=re.escape("`m_neighbors` must be smaller than the number of rows (20)")
+    ):
+        BorderlineSMOTE(m_neighbors=25, device="cpu").fit_resample(
+            X[:20], np.r_[np.zeros(14, int), np.ones(6, int)]
+        )
+
+
+def test_no_danger_rows_warns_and_keeps_the_class_as_imbalanced_learn_does():
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(50, 1, (20, 2))]  # far apart: no danger
+    y = np.r_[np.zeros(100, int), np.ones(20, int)]
+    with pytest.warns(UserWarning, match="no row of class 1 is in danger"):
+        Xo, yo = BorderlineSMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    Xt, yt = imblearn_over.BorderlineSMOTE(random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(Xo, Xt)
+    np.testing.assert_array_equal(yo, yt)

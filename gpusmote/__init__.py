@@ -2,13 +2,14 @@
 
 from .data import smote_batch
 from .neighbors import NearestNeighbors, kneighbors
-from .over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from .over_sampling import ADASYN, SMOTE, SVMSMOTE, BorderlineSMOTE, RandomOverSampler
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "SMOTE",
     "BorderlineSMOTE",
+    "SVMSMOTE",
     "ADASYN",
     "RandomOverSampler",
     "NearestNeighbors",

@@ -13,6 +13,7 @@ from gpusmote.base import BaseSampler
 SAMPLERS = [
     gpusmote.SMOTE,
     gpusmote.BorderlineSMOTE,
+    gpusmote.SVMSMOTE,
     gpusmote.ADASYN,
     gpusmote.RandomOverSampler,
 ]

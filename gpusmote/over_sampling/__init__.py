@@ -4,5 +4,6 @@ from ._adasyn import ADASYN
 from ._borderline import BorderlineSMOTE
 from ._random_over import RandomOverSampler
 from ._smote import SMOTE
+from ._svm import SVMSMOTE
 
-__all__ = ["SMOTE", "BorderlineSMOTE", "ADASYN", "RandomOverSampler"]
+__all__ = ["SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN", "RandomOverSampler"]

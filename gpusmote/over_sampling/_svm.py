@@ -1,0 +1,186 @@
+"""SVMSMOTE: SMOTE from the support vectors of an SVM."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+
+from .._random import Stream, check_random_state, smote_draws
+from .._validation import check_int, fmt_error
+from ..neighbors._memory import resolve_budget
+from ._borderline import _neighbours_excluding
+from ._smote import SMOTE, _clone, interpolate_into
+
+__all__ = ["SVMSMOTE"]
+
+
+class SVMSMOTE(SMOTE):
+    """SVM-SMOTE, imbalanced-learn compatible.
+
+    An SVM fitted on all rows picks each class's support vectors; those whose
+    ``m_neighbors`` nearest rows all belong to other classes are dropped as noise.
+    Support vectors in danger (at least half of their neighbours in other classes)
+    interpolate towards their ``k_neighbors`` nearest rows of the class; the safe ones
+    extrapolate away from them by up to ``out_step``. The split between the two is a
+    Beta(10, 10) draw, as in ``imblearn.over_sampling.SVMSMOTE``, which gives the same
+    rows for the same ``random_state`` and the same SVM.
+
+    Parameters
+    ----------
+    sampling_strategy, random_state, k_neighbors, device, backend, max_memory : as for
+        `gpusmote.SMOTE` (``k_neighbors`` as an int here)
+    m_neighbors : int, default=10
+    svm_estimator : estimator with ``fit`` and ``support_``, optional
+        Default: scikit-learn's ``SVC(gamma="scale", random_state=random_state)`` (needs
+        scikit-learn). It is cloned and fitted on the host: SVMs here run on the CPU.
+    out_step : float in [0, 1], default=0.5
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import SVMSMOTE
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (90, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(90, int), np.ones(20, int)]
+    >>> X_res, y_res = SVMSMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    >>> int((y_res == 1).sum()) <= 90
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        m_neighbors=10,
+        svm_estimator=None,
+        out_step=0.5,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            random_state=random_state,
+            k_neighbors=k_neighbors,
+            device=device,
+            backend=backend,
+            max_memory=max_memory,
+        )
+        self.m_neighbors = m_neighbors
+        self.svm_estimator = svm_estimator
+        self.out_step = out_step
+
+    def fit(self, X, y):
+        raise NotImplementedError("SVMSMOTE supports fit_resample only.")
+
+    def sample(self, n_samples, *, klass=None):
+        raise NotImplementedError("SVMSMOTE supports fit_resample only.")
+
+    def _svm(self):
+        if self.svm_estimator is not None:
+            if not (hasattr(self.svm_estimator, "fit") and hasattr(self.svm_estimator, "predict")):
+                raise TypeError(
+                    fmt_error(
+                        "svm_estimator", "an estimator with fit and predict", self.svm_estimator
+                    )
+                )
+            return (
+                _clone(self.svm_estimator)
+                if hasattr(self.svm_estimator, "get_params")
+                else copy.deepcopy(self.svm_estimator)
+            )
+        try:
+            from sklearn.svm import SVC
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                "SVMSMOTE's default SVM is scikit-learn's SVC: pip install scikit-learn "
+                '(or pip install "gpusmote[test]"), or pass svm_estimator=...'
+            ) from None
+        seed = self.random_state if not isinstance(self.random_state, torch.Generator) else None
+        return SVC(gamma="scale", random_state=seed)
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
+            raise TypeError(fmt_error("k_neighbors", "an int for SVMSMOTE", self.k_neighbors))
+        if not isinstance(self.out_step, numbers.Real) or not 0 <= self.out_step <= 1:
+            raise ValueError(fmt_error("out_step", "a float in [0, 1]", self.out_step))
+        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
+        k = int(self.k_neighbors)
+        check_random_state(self.random_state)
+        data = self._prepare(X, y)
+        if data.n <= m:
+            raise ValueError(
+                fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
+            )
+        dev = self.device_
+        X_all = data.X.to(dev)
+        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+        codes = data.codes.to(dev)
+        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        svm = self._svm()
+        X_host, codes_host = data.X.cpu().numpy(), data.codes.cpu().numpy()
+        y_host = data.labels_for_callable() if data.y_in is not None else None
+        stream = Stream(self.random_state)
+        shared = stream.continuing()  # imbalanced-learn's first check_random_state: the Beta draws
+        budget = resolve_budget(self.max_memory, dev)
+        blocks, jobs = [], []
+        for label, n in self.sampling_strategy_.items():
+            if n == 0:
+                continue
+            ci = data.classes.index(label)
+            members = (codes == ci).nonzero().squeeze(1)
+            svm.fit(X_host, y_host)
+            if not hasattr(svm, "support_"):
+                raise RuntimeError(
+                    "`svm_estimator` must expose a fitted `support_` attribute (the indices "
+                    "of its support vectors), as support vector machines do."
+                )
+            support = np.asarray(svm.support_)
+            support = torch.from_numpy(support[codes_host[support] == ci]).to(dev)
+            nns = _neighbours_excluding(X_all, X_all[support], support, m, search)
+            n_other = (codes[nns] != ci).sum(1)
+            support = support[n_other != m]  # all neighbours elsewhere: noise
+            n_other = n_other[n_other != m]
+            if support.numel() == 0:
+                raise ValueError(
+                    "All support vectors are considered as noise. SVM-SMOTE is not adapted "
+                    "to your dataset. Try another SMOTE variant."
+                )
+            danger = (n_other >= m / 2) & (n_other < m)
+            if isinstance(shared, torch.Generator):
+                fraction = float(torch.distributions.Beta(10.0, 10.0).sample())
+            else:
+                fraction = shared.beta(10, 10)
+            n_danger = int(fraction * (n + 1))
+            # positions of the support vectors among the class's rows
+            position = torch.full((data.n,), -1, dtype=torch.int64, device=dev)
+            position[members] = torch.arange(members.numel(), device=dev)
+            Xc = X_all[members]
+            parts = []
+            if bool(danger.any()):
+                parts.append((position[support[danger]], n_danger, 1.0))
+            if bool((~danger).any()):
+                parts.append((position[support[~danger]], n - n_danger, -float(self.out_step)))
+            for rows_c, count, step_size in parts:
+                nn = _neighbours_excluding(Xc, Xc[rows_c], rows_c, k, search)
+                # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
+                # the next class's SVM fit and Beta draw
+                flat, steps = smote_draws(stream.for_class(), nn.numel(), count, dev)
+                jobs.append((Xc, rows_c[flat // k], nn.view(-1)[flat], steps * step_size))
+                blocks.append((ci, count))
+        X_buf, dest = data.x_buffer(sum(c for _, c in blocks))
+        start = 0
+        for Xc, rows, partners, steps in jobs:
+            count = rows.shape[0]
+            interpolate_into(Xc, rows, partners, steps, dest[start : start + count], budget)
+            start += count
+        self.svm_estimator_ = svm
+        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
+        data.release()
+        return X_out, y_out

@@ -24,7 +24,50 @@ def _neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Te
     return nns.gather(1, order)[:, :k].contiguous()
 
 
-class BorderlineSMOTE(SMOTE):
+class _Searched:
+    """What the whole-set variants share after validation (see `_WholeSetSMOTE._setup`)."""
+
+    def __init__(self, data, dev, X_all, codes, search, k, m):
+        self.data, self.dev, self.X_all, self.codes = data, dev, X_all, codes
+        self.search, self.k, self.m = search, k, m
+
+    def others_among_neighbours(self, rows: torch.Tensor, class_index: int) -> torch.Tensor:
+        """(r,) how many of the ``m`` nearest rows (of all rows) of ``rows`` are of
+        another class than ``class_index``."""
+        nns = _neighbours_excluding(self.X_all, self.X_all[rows], rows, self.m, self.search)
+        return (self.codes[nns] != class_index).sum(1)
+
+
+class _WholeSetSMOTE(SMOTE):
+    """SMOTE variants that first judge rows by a search over the whole training set
+    (``m_neighbors``): `fit_resample` only, ``k_neighbors`` as an int."""
+
+    def fit(self, X, y):
+        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+
+    def sample(self, n_samples, *, klass=None):
+        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+
+    def _setup(self, X, y) -> _Searched:
+        self._check_params()
+        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
+            raise TypeError(
+                fmt_error("k_neighbors", f"an int for {type(self).__name__}", self.k_neighbors)
+            )
+        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
+        data = self._prepare(X, y)
+        if data.n <= m:
+            raise ValueError(
+                fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
+            )
+        dev = self.device_
+        X_all = data.X.to(dev)
+        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        return _Searched(data, dev, X_all, data.codes.to(dev), search, int(self.k_neighbors), m)
+
+
+class BorderlineSMOTE(_WholeSetSMOTE):
     """Borderline-SMOTE, imbalanced-learn compatible.
 
     A row of a class is "in danger" when at least half, but not all, of its
@@ -82,32 +125,12 @@ class BorderlineSMOTE(SMOTE):
         self.m_neighbors = m_neighbors
         self.kind = kind
 
-    def fit(self, X, y):  # noqa: D401 - the generic fit/sample split does not apply here
-        raise NotImplementedError("BorderlineSMOTE supports fit_resample only.")
-
-    def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError("BorderlineSMOTE supports fit_resample only.")
-
     def fit_resample(self, X, y):
-        self._check_params()
-        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
-            raise TypeError(
-                fmt_error("k_neighbors", "an int for BorderlineSMOTE", self.k_neighbors)
-            )
         if self.kind not in ("borderline-1", "borderline-2"):
             raise ValueError(fmt_error("kind", '"borderline-1" or "borderline-2"', self.kind))
-        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
-        k = int(self.k_neighbors)
-        data = self._prepare(X, y)
-        if data.n <= m:
-            raise ValueError(
-                fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
-            )
-        dev = self.device_
-        X_all = data.X.to(dev)
-        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
-        codes = data.codes.to(dev)
-        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        ctx = self._setup(X, y)
+        data, dev, X_all, codes, search = ctx.data, ctx.dev, ctx.X_all, ctx.codes, ctx.search
+        k, m = ctx.k, ctx.m
         self.in_danger_indices = {}
         plans = []
         for label, n in self.sampling_strategy_.items():
@@ -115,8 +138,7 @@ class BorderlineSMOTE(SMOTE):
                 continue
             ci = data.classes.index(label)
             members = (codes == ci).nonzero().squeeze(1)
-            nns = _neighbours_excluding(X_all, X_all[members], members, m, search)
-            n_other = (codes[nns] != ci).sum(1)
+            n_other = ctx.others_among_neighbours(members, ci)
             danger = (n_other >= m / 2) & (n_other < m)
             if not bool(danger.any()):
                 warnings.warn(

@@ -9,15 +9,15 @@ import numpy as np
 import torch
 
 from .._random import Stream, check_random_state, smote_draws
-from .._validation import check_int, fmt_error
+from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
-from ._borderline import _neighbours_excluding
-from ._smote import SMOTE, _clone, interpolate_into
+from ._borderline import _neighbours_excluding, _WholeSetSMOTE
+from ._smote import _clone, interpolate_into
 
 __all__ = ["SVMSMOTE"]
 
 
-class SVMSMOTE(SMOTE):
+class SVMSMOTE(_WholeSetSMOTE):
     """SVM-SMOTE, imbalanced-learn compatible.
 
     An SVM fitted on all rows picks each class's support vectors; those whose
@@ -75,12 +75,6 @@ class SVMSMOTE(SMOTE):
         self.svm_estimator = svm_estimator
         self.out_step = out_step
 
-    def fit(self, X, y):
-        raise NotImplementedError("SVMSMOTE supports fit_resample only.")
-
-    def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError("SVMSMOTE supports fit_resample only.")
-
     def _svm(self):
         if self.svm_estimator is not None:
             if not (hasattr(self.svm_estimator, "fit") and hasattr(self.svm_estimator, "predict")):
@@ -105,24 +99,12 @@ class SVMSMOTE(SMOTE):
         return SVC(gamma="scale", random_state=seed)
 
     def fit_resample(self, X, y):
-        self._check_params()
-        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
-            raise TypeError(fmt_error("k_neighbors", "an int for SVMSMOTE", self.k_neighbors))
         if not isinstance(self.out_step, numbers.Real) or not 0 <= self.out_step <= 1:
             raise ValueError(fmt_error("out_step", "a float in [0, 1]", self.out_step))
-        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
-        k = int(self.k_neighbors)
         check_random_state(self.random_state)
-        data = self._prepare(X, y)
-        if data.n <= m:
-            raise ValueError(
-                fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
-            )
-        dev = self.device_
-        X_all = data.X.to(dev)
-        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
-        codes = data.codes.to(dev)
-        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+        ctx = self._setup(X, y)
+        data, dev, X_all, codes, search = ctx.data, ctx.dev, ctx.X_all, ctx.codes, ctx.search
+        k, m = ctx.k, ctx.m
         svm = self._svm()
         X_host, codes_host = data.X.cpu().numpy(), data.codes.cpu().numpy()
         y_host = data.labels_for_callable() if data.y_in is not None else None
@@ -143,8 +125,7 @@ class SVMSMOTE(SMOTE):
                 )
             support = np.asarray(svm.support_)
             support = torch.from_numpy(support[codes_host[support] == ci]).to(dev)
-            nns = _neighbours_excluding(X_all, X_all[support], support, m, search)
-            n_other = (codes[nns] != ci).sum(1)
+            n_other = ctx.others_among_neighbours(support, ci)
             support = support[n_other != m]  # all neighbours elsewhere: noise
             n_other = n_other[n_other != m]
             if support.numel() == 0:

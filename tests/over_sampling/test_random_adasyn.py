@@ -103,3 +103,18 @@ def test_torch_in_torch_out(device):
     g = torch.Generator(device=device).manual_seed(0)
     Xo, yo = RandomOverSampler(random_state=g).fit_resample(Xt, yt)
     assert torch.bincount(yo).tolist() == [300, 300, 300]
+
+
+@pytest.mark.parametrize("name", ["RandomOverSampler", "ADASYN", "BorderlineSMOTE", "SVMSMOTE"])
+def test_pandas_in_pandas_out_matches_imbalanced_learn(name):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("sklearn.svm")
+    import gpusmote
+
+    X, y = _data(np.float64, seed=8)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    target = pd.Series(np.array(["no", "yes", "maybe"])[y], name="label")
+    Xo, yo = getattr(gpusmote, name)(random_state=0, device="cpu").fit_resample(frame, target)
+    Xt, yt = getattr(imblearn_over, name)(random_state=0).fit_resample(frame, target)
+    pd.testing.assert_frame_equal(Xo, Xt, rtol=1e-7)
+    pd.testing.assert_series_equal(yo, yt)

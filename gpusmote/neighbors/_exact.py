@@ -18,7 +18,7 @@ import torch
 
 from ._memory import plan_rows, refine_bytes, stream_rows
 
-__all__ = ["Problem", "refine", "certified", "exact_candidates", "finish"]
+__all__ = ["Problem", "refine", "certified", "exact_candidates", "finish", "drop_own"]
 
 logger = logging.getLogger("gpusmote.neighbors")
 
@@ -106,6 +106,17 @@ def _unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     if tf32:
         return 2.0**-11, 2.0**-24  # TF32 inputs
     return 0.0, 2.0**-24
+
+
+def drop_own(ind: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    """``ind`` (r, c) neighbour indices less one column: each row's own index ``own`` (r,)
+    where it appears, else the last (farthest) column. Order is kept otherwise.
+
+    For searches that asked for one neighbour more because the queries are rows of the
+    database: exclusion by index, so an exact duplicate of the row stays.
+    """
+    order = torch.argsort((ind == own.unsqueeze(1)).to(torch.int8), dim=1, stable=True)
+    return ind.gather(1, order)[:, :-1].contiguous()
 
 
 def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):

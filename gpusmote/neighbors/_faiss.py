@@ -13,7 +13,7 @@ import torch
 
 from .._validation import check_int, fmt_error
 from ..base import ParamsMixin
-from ._exact import Problem
+from ._exact import Problem, drop_own
 
 __all__ = ["FaissFlat", "FaissIVF", "FaissHNSW", "import_faiss", "faiss_candidates"]
 
@@ -140,10 +140,7 @@ def faiss_candidates(P: Problem, spec):
         dist = torch.from_numpy(dist).to(P.device, torch.float64)
         ind = torch.from_numpy(ind).to(P.device)
         if extra:
-            own = torch.arange(q0, q1, device=P.device).unsqueeze(1)
-            # Move each row's own index (if found) to the end, then drop the last column.
-            order = torch.argsort((ind == own).to(torch.int8), dim=1, stable=True)
-            ind = ind.gather(1, order)[:, : kq - 1]
+            ind = drop_own(ind, torch.arange(q0, q1, device=P.device))
         missing = (ind < 0).any(1)
         ind = ind.clamp(min=0)  # rows with -1 are redone exactly; keep their indices valid
         y_norm = torch.from_numpy(np.einsum("ij,ij->i", yw, yw, dtype=np.float64)).to(P.device)

@@ -13,7 +13,7 @@ from ..base import BaseSampler
 from ..neighbors import kneighbors
 from ..neighbors._faiss import resolve_backend
 from ..neighbors._memory import resolve_budget
-from ._smote import interpolate_into
+from ._smote import interpolate_into, neighbours_excluding
 
 __all__ = ["ADASYN"]
 
@@ -91,14 +91,7 @@ class ADASYN(BaseSampler):
                         k,
                     )
                 )
-            # neighbours among all rows, each row's own index removed (imbalanced-learn
-            # drops the first column, which is the row itself when there are no duplicates)
-            nns = kneighbors(
-                X_all, k + 1, Y=X_all[members], exclude_self=False, return_distance=False, **search
-            )
-            own = nns == members.unsqueeze(1)
-            order = torch.argsort(own.to(torch.int8), dim=1, stable=True)
-            nns = nns.gather(1, order)[:, :k]
+            nns = neighbours_excluding(X_all, X_all[members], members, k, search)
             others = (codes[nns] != ci).sum(1).cpu().numpy()
             ratio = others / k
             if not np.sum(ratio):

@@ -9,19 +9,10 @@ import torch
 
 from .._random import Stream, smote_draws
 from .._validation import check_int, fmt_error
-from ..neighbors import kneighbors
 from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, interpolate_into
+from ._smote import SMOTE, interpolate_into, neighbours_excluding
 
 __all__ = ["BorderlineSMOTE"]
-
-
-def _neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Tensor:
-    """(q, k) nearest rows of ``X_all`` for rows ``queries``, each row's own index ``own``
-    removed (imbalanced-learn drops the first column: the row itself without duplicates)."""
-    nns = kneighbors(X_all, k + 1, Y=queries, exclude_self=False, return_distance=False, **search)
-    order = torch.argsort((nns == own.unsqueeze(1)).to(torch.int8), dim=1, stable=True)
-    return nns.gather(1, order)[:, :k].contiguous()
 
 
 class _Searched:
@@ -34,7 +25,7 @@ class _Searched:
     def others_among_neighbours(self, rows: torch.Tensor, class_index: int) -> torch.Tensor:
         """(r,) how many of the ``m`` nearest rows (of all rows) of ``rows`` are of
         another class than ``class_index``."""
-        nns = _neighbours_excluding(self.X_all, self.X_all[rows], rows, self.m, self.search)
+        nns = neighbours_excluding(self.X_all, self.X_all[rows], rows, self.m, self.search)
         return (self.codes[nns] != class_index).sum(1)
 
 
@@ -162,11 +153,11 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                     )
                 source = X_all[members]  # rows and neighbours index the class's rows
                 base_rows = danger.nonzero().squeeze(1)
-                nn = _neighbours_excluding(source, source[base_rows], base_rows, k, search)
+                nn = neighbours_excluding(source, source[base_rows], base_rows, k, search)
             else:
                 source = X_all  # neighbours among all rows
                 base_rows = members[danger]
-                nn = _neighbours_excluding(source, source[base_rows], base_rows, k, search)
+                nn = neighbours_excluding(source, source[base_rows], base_rows, k, search)
             plans.append((ci, n, source, base_rows, nn))
         blocks = [(ci, n) for ci, n, *_ in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))

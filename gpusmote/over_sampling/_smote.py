@@ -11,6 +11,7 @@ from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
+from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
 from ..neighbors._memory import resolve_budget
 
@@ -260,6 +261,14 @@ class SMOTE(BaseSampler):
         self._fitted_class(klass)
         for start in range(0, n_samples, chunk_size):
             yield self.sample(min(chunk_size, n_samples - start), klass=klass)
+
+
+def neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Tensor:
+    """(q, k) nearest rows of ``X_all`` for ``queries``, which are rows ``own`` (q,) of
+    ``X_all``, each row's own index removed: imbalanced-learn drops the first column,
+    which is the row itself when there are no duplicates."""
+    nns = kneighbors(X_all, k + 1, Y=queries, exclude_self=False, return_distance=False, **search)
+    return drop_own(nns, own)
 
 
 def interpolate_into(

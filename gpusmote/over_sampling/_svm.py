@@ -11,8 +11,8 @@ import torch
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
-from ._borderline import _neighbours_excluding, _WholeSetSMOTE
-from ._smote import _clone, interpolate_into
+from ._borderline import _WholeSetSMOTE
+from ._smote import _clone, interpolate_into, neighbours_excluding
 
 __all__ = ["SVMSMOTE"]
 
@@ -149,7 +149,7 @@ class SVMSMOTE(_WholeSetSMOTE):
             if bool((~danger).any()):
                 parts.append((position[support[~danger]], n - n_danger, -float(self.out_step)))
             for rows_c, count, step_size in parts:
-                nn = _neighbours_excluding(Xc, Xc[rows_c], rows_c, k, search)
+                nn = neighbours_excluding(Xc, Xc[rows_c], rows_c, k, search)
                 # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
                 # the next class's SVM fit and Beta draw
                 flat, steps = smote_draws(stream.for_class(), nn.numel(), count, dev)

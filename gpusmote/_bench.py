@@ -27,6 +27,7 @@ __all__ = [
     "make_smote_data",
     "machine_description",
     "matmul_rate",
+    "copy_bandwidth",
     "bench_neighbors",
     "format_table",
     "peak_rss_probe",
@@ -74,6 +75,34 @@ def matmul_rate(device: torch.device, dtype=torch.float32) -> float:
         _sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2.0 * size**3 / best
+
+
+def copy_bandwidth(device: torch.device, nbytes: int = 1 << 30) -> dict:
+    """Best measured copy rates in bytes/s: the memory ceilings of this machine.
+
+    ``device``: within the device (bytes read plus written); on CUDA also ``to_device``
+    and ``to_host`` between pinned host memory and the GPU.
+    """
+    n = nbytes // 4
+
+    def best_of(fn, reps=5):
+        best = float("inf")
+        for _ in range(reps):
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    src = torch.empty(n, dtype=torch.float32, device=device).fill_(1.0)
+    dst = torch.empty_like(src)
+    result = {"device": 2.0 * n * 4 / best_of(lambda: dst.copy_(src))}
+    if device.type == "cuda":
+        host = torch.empty(n, dtype=torch.float32, pin_memory=True)
+        result["to_device"] = n * 4 / best_of(lambda: src.copy_(host, non_blocking=True))
+        result["to_host"] = n * 4 / best_of(lambda: host.copy_(src, non_blocking=True))
+    return result
 
 
 def _race(engines: dict, repeat: int) -> dict:
@@ -127,12 +156,14 @@ def bench_neighbors(
     for d in SIZES[size]["d"]:
         for n in SIZES[size]["n"]:
             X = rng.standard_normal((n, d), dtype=np.float32)
-            # best of 3: shared machines are noisy, and the best run is the machine's speed
+            # best of 3 (1 from 1M rows on): shared machines are noisy, and the best run
+            # is the machine's speed
             peers = peer_max_n is None or n <= peer_max_n
-            reps = 3 if repeat is None else repeat
+            reps = (3 if n < 1_000_000 else 1) if repeat is None else repeat
             row = _bench_one(X, k, device, reps, faiss if peers else None, SkNN if peers else None)
             row["floor_s"] = 2.0 * n * n * d / rate
             rows.append(row)
+            print(f"  n={n:,} d={d}: {row}", file=sys.stderr, flush=True)
     return {
         "benchmark": "neighbors",
         "machine": machine_description(device),
@@ -272,6 +303,7 @@ SMOTE_SIZES = {  # name: (rows, features, minority rows), as in scripts/bench_sm
     "a": (105_000, 32, 5_000),
     "b": (420_000, 32, 20_000),
     "c": (1_050_000, 64, 50_000),
+    "gpu": (10_000_000, 32, 1_000_000),  # scripts/gpu_check.sh: 1M minority, 10M rows
 }
 
 

@@ -5,9 +5,16 @@
 #
 # Runs from the repository root with PYTHONPATH=. (no install: the GPU machine has
 # torch, numpy, scikit-learn and pytest but reaches no registry). Wheels for what it
-# lacks (imbalanced-learn, faiss-cpu) may be carried in .whl/ and are unpacked first.
-# Writes OUTDIR/gpu_check.json (tests + benchmark results) and the logs beside it.
-# Each step has its own timeout; together at most 9 minutes, typically far less.
+# lacks (imbalanced-learn, sklearn-compat, faiss-cpu) may be carried in .whl/ and are
+# unpacked first. Writes OUTDIR/gpu_check.json (floors, tests, benchmark results) and the
+# log beside it. Each step has its own timeout; together at most 7 minutes.
+#
+#   1. the card's floors: float32 matmul rate, on-device and host<->device copy rates;
+#   2. the CUDA test subset (every device-parametrised test's cuda case);
+#   3. self k-NN at n = 100k and 1M, d = 64, k = 5 (faiss-cpu and scikit-learn on this
+#      machine's CPUs as peers at 100k);
+#   4. SMOTE end to end at 50k minority / 1.05M rows and 1M minority / 10M rows, with
+#      imbalanced-learn on this machine's CPUs as the peer where it finishes in 60 s.
 set -uo pipefail
 out=${1:?usage: scripts/gpu_check.sh OUTDIR}
 mkdir -p "$out"
@@ -17,30 +24,38 @@ if compgen -G ".whl/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/gpusmote-site .whl/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/gpusmote-site"
 fi
-nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed" >>"$out/nvidia-smi.txt"
+log="$out/gpu_check.log"  # every step's output, in order (the device returns 8 files at most)
+nvidia-smi >"$log" 2>&1 || echo "nvidia-smi failed" >>"$log"
 
-# 1. the CUDA test subset (also every device-parametrised test's cuda case)
-timeout 150 python3 -m pytest -m cuda -q -p no:cacheprovider -o addopts="--strict-markers" \
-    --junitxml="$out/cuda-tests.xml" tests 2>&1 | tee "$out/cuda-tests.log"
+# 1. floors
+timeout 45 python3 - "$out/floors.json" <<'PY' 2>&1 | tee -a "$log"
+import json, sys, torch
+from gpusmote._bench import copy_bandwidth, machine_description, matmul_rate
+dev = torch.device("cuda")
+r = {"machine": machine_description(dev), "matmul_fp32_gflops": matmul_rate(dev) / 1e9,
+     **{f"copy_{k}_gbs": v / 1e9 for k, v in copy_bandwidth(dev).items()}}
+print(json.dumps(r, indent=2))
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+PY
+
+# 2. the CUDA test subset
+timeout 120 python3 -m pytest -m cuda -q -p no:cacheprovider -o addopts="--strict-markers" \
+    --durations=10 --junitxml="$out/cuda-tests.xml" tests 2>&1 | tee -a "$log"
 tests_rc=${PIPESTATUS[0]}
 
-# 2. neighbour benchmarks on the GPU: the CPU grid, then n = 100k and 1M at d = 64
-#    (CPU peers only where they finish in time)
-timeout 90 python3 scripts/bench_neighbors.py --device cuda --no-memory \
-    --json "$out/bench_neighbors_cuda.json" 2>&1 | tee "$out/bench_neighbors_cuda.txt"
-timeout 150 python3 scripts/bench_neighbors.py --device cuda --size gpu --no-memory \
-    --peer-max-n 100000 --json "$out/bench_neighbors_gpu.json" 2>&1 | tee "$out/bench_neighbors_gpu.txt"
+# 3. neighbours on the GPU at n = 100k and 1M, d = 64
+timeout 100 python3 scripts/bench_neighbors.py --device cuda --size gpu --no-memory \
+    --peer-max-n 100000 --json "$out/bench_neighbors_gpu.json" 2>&1 | tee -a "$log"
 
-# 3. SMOTE end to end on the GPU vs imbalanced-learn on this machine's CPUs (needs the
-#    imbalanced-learn wheel carried in .whl/)
-timeout 150 python3 scripts/bench_smote.py --device cuda --repeat 1 \
-    --json "$out/bench_smote_cuda.json" 2>&1 | tee "$out/bench_smote_cuda.txt"
+# 4. SMOTE end to end on the GPU vs imbalanced-learn on this machine's CPUs
+timeout 150 python3 scripts/bench_smote.py --device cuda --sizes c,gpu --repeat 1 \
+    --peer-timeout 60 --json "$out/bench_smote_cuda.json" 2>&1 | tee -a "$log"
 
 python3 - "$out" "$tests_rc" <<'PY'
 import json, os, sys
 out, rc = sys.argv[1], int(sys.argv[2])
 result = {"cuda_tests_exit_code": rc}
-for name in ("bench_neighbors_cuda", "bench_neighbors_gpu", "bench_smote_cuda"):
+for name in ("floors", "bench_neighbors_gpu", "bench_smote_cuda"):
     path = os.path.join(out, name + ".json")
     result[name] = json.load(open(path)) if os.path.exists(path) else None
 json.dump(result, open(os.path.join(out, "gpu_check.json"), "w"), indent=2)

@@ -51,11 +51,16 @@ timeout 100 python3 scripts/bench_neighbors.py --device cuda --size gpu --no-mem
 timeout 150 python3 scripts/bench_smote.py --device cuda --sizes c,gpu --repeat 1 \
     --peer-timeout 60 --json "$out/bench_smote_cuda.json" 2>&1 | tee -a "$log"
 
+# 5. optional (GPU_CHECK_TILES=1, about 2 minutes more): the CUDA tile-shape sweep
+if [ "${GPU_CHECK_TILES:-0}" = 1 ]; then
+    timeout 150 python3 scripts/bench_cuda_tiles.py --json "$out/tiles.json" 2>&1 | tee -a "$log"
+fi
+
 python3 - "$out" "$tests_rc" <<'PY'
 import json, os, sys
 out, rc = sys.argv[1], int(sys.argv[2])
 result = {"cuda_tests_exit_code": rc}
-for name in ("floors", "bench_neighbors_gpu", "bench_smote_cuda"):
+for name in ("floors", "bench_neighbors_gpu", "bench_smote_cuda", "tiles"):
     path = os.path.join(out, name + ".json")
     result[name] = json.load(open(path)) if os.path.exists(path) else None
 json.dump(result, open(os.path.join(out, "gpu_check.json"), "w"), indent=2)

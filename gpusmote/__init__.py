@@ -2,7 +2,14 @@
 
 from .data import smote_batch
 from .neighbors import NearestNeighbors, kneighbors
-from .over_sampling import ADASYN, SMOTE, SVMSMOTE, BorderlineSMOTE, RandomOverSampler
+from .over_sampling import (
+    ADASYN,
+    SMOTE,
+    SVMSMOTE,
+    BorderlineSMOTE,
+    KMeansSMOTE,
+    RandomOverSampler,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -11,6 +18,7 @@ __all__ = [
     "BorderlineSMOTE",
     "SVMSMOTE",
     "ADASYN",
+    "KMeansSMOTE",
     "RandomOverSampler",
     "NearestNeighbors",
     "kneighbors",

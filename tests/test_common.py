@@ -15,6 +15,7 @@ SAMPLERS = [
     gpusmote.BorderlineSMOTE,
     gpusmote.SVMSMOTE,
     gpusmote.ADASYN,
+    gpusmote.KMeansSMOTE,
     gpusmote.RandomOverSampler,
 ]
 

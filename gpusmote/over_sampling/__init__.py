@@ -2,8 +2,16 @@
 
 from ._adasyn import ADASYN
 from ._borderline import BorderlineSMOTE
+from ._kmeans_smote import KMeansSMOTE
 from ._random_over import RandomOverSampler
 from ._smote import SMOTE
 from ._svm import SVMSMOTE
 
-__all__ = ["SMOTE", "BorderlineSMOTE", "SVMSMOTE", "ADASYN", "RandomOverSampler"]
+__all__ = [
+    "SMOTE",
+    "BorderlineSMOTE",
+    "SVMSMOTE",
+    "ADASYN",
+    "KMeansSMOTE",
+    "RandomOverSampler",
+]

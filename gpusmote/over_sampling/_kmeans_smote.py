@@ -1,0 +1,249 @@
+"""KMeansSMOTE: cluster first, then SMOTE inside the clusters where the class is dense."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+
+from .._random import Stream, smote_draws
+from .._validation import fmt_error
+from ..neighbors._memory import resolve_budget
+from ._smote import SMOTE, _clone, interpolate_into
+
+__all__ = ["KMeansSMOTE"]
+
+
+class KMeansSMOTE(SMOTE):
+    """K-Means SMOTE, imbalanced-learn compatible.
+
+    The whole training set is clustered; for each class to over-sample, the clusters
+    where the class makes up at least ``cluster_balance_threshold`` of the rows (and has
+    more rows than ``k_neighbors``) get SMOTE rows from the class's rows inside them,
+    in proportion to each cluster's sparsity (mean distance between the class's rows,
+    raised to ``density_exponent``, over their number). The number of rows of a
+    cluster is rounded up, so a class can get a few more rows than
+    ``sampling_strategy_`` says (as in imbalanced-learn).
+
+    With ``kmeans_estimator=sklearn.cluster.MiniBatchKMeans(random_state=s)``
+    (imbalanced-learn's default clustering) and ``random_state=s``, the output equals
+    ``imblearn.over_sampling.KMeansSMOTE(random_state=s)``'s row for row. The default
+    clustering is `gpusmote.cluster.KMeans` (Lloyd on the compute device), so the
+    default output has the same construction, not the same rows.
+
+    Parameters
+    ----------
+    sampling_strategy, random_state, device, backend, max_memory : as for `gpusmote.SMOTE`
+    k_neighbors : int or object with ``kneighbors``, default=2
+    kmeans_estimator : None, int or clustering estimator
+        None: ``gpusmote.cluster.KMeans(random_state=random_state)`` (8 clusters); an
+        int: that many clusters; or any estimator with ``fit_predict`` (or ``fit`` and
+        ``predict``) and ``n_clusters``, cloned before use (a scikit-learn one is given
+        the data as numpy).
+    cluster_balance_threshold : "auto" or float, default="auto"
+        "auto": the class's share of the rows to generate, halved.
+    density_exponent : "auto" or float, default="auto"
+        "auto": ``0.16 * log_1.6(n)^1.8`` for a cluster with ``n`` rows of the class.
+
+    Attributes
+    ----------
+    kmeans_estimator_ : the fitted clustering estimator
+    cluster_balance_threshold_ : "auto" or float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import KMeansSMOTE
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (200, 2)), rng.normal(3, 0.5, (40, 2))]
+    >>> y = np.r_[np.zeros(200, int), np.ones(40, int)]
+    >>> sampler = KMeansSMOTE(random_state=0, kmeans_estimator=2, device="cpu")
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [200, 200]
+    """
+
+    _exact_counts = False  # each cluster's share is rounded up
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=2,
+        kmeans_estimator=None,
+        cluster_balance_threshold="auto",
+        density_exponent="auto",
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            random_state=random_state,
+            k_neighbors=k_neighbors,
+            device=device,
+            backend=backend,
+            max_memory=max_memory,
+        )
+        self.kmeans_estimator = kmeans_estimator
+        self.cluster_balance_threshold = cluster_balance_threshold
+        self.density_exponent = density_exponent
+
+    def fit(self, X, y):
+        raise NotImplementedError("KMeansSMOTE supports fit_resample only.")
+
+    def sample(self, n_samples, *, klass=None):
+        raise NotImplementedError("KMeansSMOTE supports fit_resample only.")
+
+    def _check_kmeans_params(self):
+        for name in ("cluster_balance_threshold", "density_exponent"):
+            value = getattr(self, name)
+            ok = (isinstance(value, str) and value == "auto") or (
+                isinstance(value, numbers.Real) and not isinstance(value, bool)
+            )
+            if not ok:
+                raise ValueError(fmt_error(name, '"auto" or a float', value))
+        est = self.kmeans_estimator
+        if est is None or (isinstance(est, numbers.Integral) and not isinstance(est, bool)):
+            if est is not None and est < 1:
+                raise ValueError(fmt_error("kmeans_estimator", "an int >= 1", est))
+            from ..cluster import KMeans
+
+            return KMeans(
+                n_clusters=8 if est is None else int(est),
+                random_state=self.random_state,
+                device=self.device_,
+            )
+        fits = hasattr(est, "fit_predict") or (hasattr(est, "fit") and hasattr(est, "predict"))
+        if not fits or not hasattr(est, "n_clusters"):
+            raise TypeError(
+                fmt_error(
+                    "kmeans_estimator",
+                    "None, an int or a clustering estimator with fit_predict and n_clusters",
+                    est,
+                )
+            )
+        return _clone(est)
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        data = self._prepare(X, y)
+        dev = self.device_
+        est = self._check_kmeans_params()
+        self.kmeans_estimator_ = est
+        n_clusters = int(est.n_clusters)
+        self.cluster_balance_threshold_ = (
+            self.cluster_balance_threshold if n_clusters != 1 else -np.inf
+        )
+        k_plus_one = (
+            int(self.k_neighbors) + 1
+            if isinstance(self.k_neighbors, numbers.Integral)
+            else int(getattr(self.k_neighbors, "n_neighbors", 1))
+        )
+        X_all = data.X.to(dev)
+        codes = data.codes.to(dev)
+        ours = type(est).__module__.startswith("gpusmote.")
+        # a clustering seeded by an int is a function of X: fit it once for all classes
+        seeded = isinstance(getattr(est, "random_state", None), numbers.Integral)
+        labels = None
+        total = sum(self.sampling_strategy_.values())
+        self._report("clustering")
+        plans = []
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            if labels is None or not seeded:
+                labels = self._cluster(est, X_all if ours else data.X.cpu().numpy(), dev)
+            ci = data.classes.index(label)
+            threshold = self.cluster_balance_threshold_
+            if isinstance(threshold, str):
+                threshold = n_samples / total / 2
+            valid, sparsity = [], []
+            order = torch.argsort(labels, stable=True)
+            sizes = torch.bincount(labels, minlength=n_clusters)[:n_clusters].tolist()
+            starts = np.cumsum([0] + torch.bincount(labels).tolist())
+            for cluster in range(n_clusters):
+                size = sizes[cluster]
+                if size == 0:
+                    continue
+                members = order[starts[cluster] : starts[cluster] + size]
+                in_class = codes[members] == ci
+                mean = int(in_class.sum()) / size
+                if mean < threshold or mean * size < k_plus_one:
+                    continue
+                rows = X_all[members[in_class]]
+                valid.append(rows)
+                sparsity.append(self._sparsity(rows))
+            if not valid:
+                raise RuntimeError(
+                    f"No clusters found with sufficient samples of class {label!r}. Try "
+                    "lowering the cluster_balance_threshold or increasing the number of "
+                    "clusters."
+                )
+            with np.errstate(invalid="ignore", divide="ignore"):
+                weights = np.asarray(sparsity) / np.sum(sparsity)
+            if not np.isfinite(weights).all():
+                raise ValueError(
+                    f"KMeansSMOTE: the clusters of class {label!r} have no spread (every "
+                    "distance between its rows is 0, or infinite); cluster sparsities "
+                    f"{sparsity} cannot weigh them."
+                )
+            for rows, weight in zip(valid, weights, strict=True):
+                Xc, nn = self._graph(rows, label)
+                plans.append((ci, int(math.ceil(n_samples * weight)), Xc, nn))
+        self._report("generation")
+        X_buf, dest = data.x_buffer(sum(n for _, n, _, _ in plans))
+        stream = Stream(self.random_state)
+        budget = resolve_budget(self.max_memory, dev)
+        start = 0
+        for _ci, n, Xc, nn in plans:
+            k = nn.shape[1]
+            flat, steps = smote_draws(stream.for_class(), nn.numel(), n, dev)
+            interpolate_into(
+                Xc, flat // k, nn.view(-1)[flat], steps, dest[start : start + n], budget
+            )
+            start += n
+        blocks = [(ci, n) for ci, n, _, _ in plans]
+        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
+        data.release()
+        return X_out, y_out
+
+    @staticmethod
+    def _cluster(est, X, dev) -> torch.Tensor:
+        out = est.fit_predict(X) if hasattr(est, "fit_predict") else est.fit(X).predict(X)
+        return torch.as_tensor(np.asarray(out) if not isinstance(out, torch.Tensor) else out).to(
+            dev, torch.int64
+        )
+
+    def _sparsity(self, rows: torch.Tensor) -> float:
+        """imbalanced-learn's cluster sparsity: mean distance ** exponent / rows."""
+        n = rows.shape[0]
+        mean_distance = _mean_pairwise_distance(rows, resolve_budget(self.max_memory, rows.device))
+        exponent = (
+            math.log(n, 1.6) ** 1.8 * 0.16
+            if isinstance(self.density_exponent, str)
+            else self.density_exponent
+        )
+        return (mean_distance**exponent) / n
+
+
+def _mean_pairwise_distance(rows: torch.Tensor, budget: int) -> float:
+    """Mean Euclidean distance over the ordered pairs of distinct rows, in float64 tiles."""
+    n = rows.shape[0]
+    if n < 2:
+        return float("nan")
+    X = rows.to(torch.float64)
+    X = X - X.mean(0)
+    norms = X.square().sum(1)
+    tile = max(1, min(n, int(math.sqrt(budget // 8 // 3))))
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
+    for a in range(0, n, tile):
+        block = norms[a : a + tile, None] - 2.0 * (X[a : a + tile] @ X.T) + norms
+        block.clamp_(min=0.0).sqrt_()
+        idx = torch.arange(a, min(n, a + tile), device=X.device)
+        block[idx - a, idx] = 0.0  # a row's distance to itself is 0, not rounding noise
+        total += block.sum()
+    return float(total) / (n * n - n)

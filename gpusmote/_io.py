@@ -287,6 +287,10 @@ class SamplerData:
             X_out = X_buf.tolist()
         else:
             X_out = X_buf
+        return X_out, self.finish_labels(y_buf, X_out)
+
+    def finish_labels(self, y_buf, X_out):
+        """The labels in the input's container (a pandas one takes ``X_out``'s index)."""
         y_in = self.y_in
         if self.y_kind in ("series", "dataframe"):
             import pandas as pd
@@ -305,7 +309,7 @@ class SamplerData:
             y_out = y_buf.tolist()
         else:
             y_out = y_buf
-        return X_out, y_out
+        return y_out
 
 
 def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:

@@ -5,6 +5,7 @@ from .neighbors import NearestNeighbors, kneighbors
 from .over_sampling import (
     ADASYN,
     SMOTE,
+    SMOTENC,
     SVMSMOTE,
     BorderlineSMOTE,
     KMeansSMOTE,
@@ -19,6 +20,7 @@ __all__ = [
     "SVMSMOTE",
     "ADASYN",
     "KMeansSMOTE",
+    "SMOTENC",
     "RandomOverSampler",
     "NearestNeighbors",
     "kneighbors",

@@ -17,7 +17,15 @@ SAMPLERS = [
     gpusmote.ADASYN,
     gpusmote.KMeansSMOTE,
     gpusmote.RandomOverSampler,
+    gpusmote.SMOTENC,
 ]
+
+
+def _make(Sampler, **params):
+    """A default instance; SMOTENC is told its categorical column (3, integer-valued)."""
+    if Sampler is gpusmote.SMOTENC:
+        return Sampler([3], **params)
+    return Sampler(**params)
 
 
 def _public_samplers():
@@ -39,6 +47,7 @@ def _data(seed=0):
     X = np.concatenate(
         [rng.normal(0, 1, (120, 4)), rng.normal(2, 1, (30, 4)), rng.normal(-2, 1, (20, 4))]
     )
+    X[:, 3] = np.round(X[:, 3])  # a categorical column for SMOTENC
     y = np.r_[np.zeros(120, int), np.ones(30, int), np.full(20, 2)]
     return X.astype(np.float32), y
 
@@ -46,8 +55,8 @@ def _data(seed=0):
 @pytest.mark.parametrize("Sampler", SAMPLERS)
 def test_counts_layout_and_determinism(Sampler):
     X, y = _data()
-    Xo, yo = Sampler(random_state=0, device="cpu").fit_resample(X, y)
-    sampler = Sampler(random_state=0, device="cpu")
+    Xo, yo = _make(Sampler, random_state=0, device="cpu").fit_resample(X, y)
+    sampler = _make(Sampler, random_state=0, device="cpu")
     Xo2, yo2 = sampler.fit_resample(X, y)
     np.testing.assert_array_equal(Xo, Xo2)
     np.testing.assert_array_equal(yo, yo2)
@@ -68,7 +77,7 @@ def test_types_and_dtypes_are_preserved(Sampler, device, dtype):
     X, y = _data(1)
     Xt = torch.as_tensor(X, dtype=dtype, device=device)
     yt = torch.as_tensor(y, device=device)
-    Xo, yo = Sampler(random_state=0).fit_resample(Xt, yt)
+    Xo, yo = _make(Sampler, random_state=0).fit_resample(Xt, yt)
     assert isinstance(Xo, torch.Tensor) and Xo.dtype == dtype and Xo.device == Xt.device
     assert isinstance(yo, torch.Tensor) and yo.dtype == yt.dtype and yo.device == yt.device
     assert torch.equal(Xo[: len(y)], Xt)
@@ -77,7 +86,7 @@ def test_types_and_dtypes_are_preserved(Sampler, device, dtype):
 @pytest.mark.parametrize("Sampler", SAMPLERS)
 def test_clone_and_params_round_trip(Sampler):
     base = pytest.importorskip("sklearn.base")
-    sampler = Sampler(random_state=3, device="cpu")
+    sampler = _make(Sampler, random_state=3, device="cpu")
     twin = base.clone(sampler)
     assert twin.get_params() == sampler.get_params()
     twin.set_params(random_state=4)
@@ -91,9 +100,9 @@ def test_bad_input_is_rejected(Sampler):
     X_nan = X.copy()
     X_nan[3, 1] = np.nan
     with pytest.raises(ValueError, match=re.escape("`X` must be finite")):
-        Sampler(device="cpu").fit_resample(X_nan, y)
+        _make(Sampler, device="cpu").fit_resample(X_nan, y)
     with pytest.raises(ValueError, match=re.escape("`y` must be one label per row")):
-        Sampler(device="cpu").fit_resample(X, y[:-2])
+        _make(Sampler, device="cpu").fit_resample(X, y[:-2])
     with pytest.raises(ValueError, match=re.escape("`X` must be a 2-D array")):
-        Sampler(device="cpu").fit_resample(X[:, 0], y)
+        _make(Sampler, device="cpu").fit_resample(X[:, 0], y)
     assert not np.isnan(X).any()  # inputs untouched

@@ -5,6 +5,7 @@ from ._borderline import BorderlineSMOTE
 from ._kmeans_smote import KMeansSMOTE
 from ._random_over import RandomOverSampler
 from ._smote import SMOTE
+from ._smotenc import SMOTENC
 from ._svm import SVMSMOTE
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "SVMSMOTE",
     "ADASYN",
     "KMeansSMOTE",
+    "SMOTENC",
     "RandomOverSampler",
 ]

@@ -5,6 +5,7 @@ from .neighbors import NearestNeighbors, kneighbors
 from .over_sampling import (
     ADASYN,
     SMOTE,
+    SMOTEN,
     SMOTENC,
     SVMSMOTE,
     BorderlineSMOTE,
@@ -21,6 +22,7 @@ __all__ = [
     "ADASYN",
     "KMeansSMOTE",
     "SMOTENC",
+    "SMOTEN",
     "RandomOverSampler",
     "NearestNeighbors",
     "kneighbors",

@@ -18,6 +18,7 @@ SAMPLERS = [
     gpusmote.KMeansSMOTE,
     gpusmote.RandomOverSampler,
     gpusmote.SMOTENC,
+    gpusmote.SMOTEN,
 ]
 
 

@@ -5,6 +5,7 @@ from ._borderline import BorderlineSMOTE
 from ._kmeans_smote import KMeansSMOTE
 from ._random_over import RandomOverSampler
 from ._smote import SMOTE
+from ._smoten import SMOTEN
 from ._smotenc import SMOTENC
 from ._svm import SVMSMOTE
 
@@ -15,5 +16,6 @@ __all__ = [
     "ADASYN",
     "KMeansSMOTE",
     "SMOTENC",
+    "SMOTEN",
     "RandomOverSampler",
 ]

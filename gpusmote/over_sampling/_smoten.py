@@ -1,0 +1,198 @@
+"""SMOTEN: SMOTE for categorical data, with the Value Difference Metric on the device."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from .._random import Stream
+from .._validation import fmt_error
+from ..neighbors._memory import resolve_budget
+from ._smote import _clone
+from ._smotenc import _TableSampler
+
+__all__ = ["SMOTEN"]
+
+
+class SMOTEN(_TableSampler):
+    """SMOTE for Nominal features, imbalanced-learn compatible.
+
+    Every column is categorical. Rows of a class are compared with the Value Difference
+    Metric (``k=1, r=2``: for each column the L1 distance between the class-conditional
+    distributions of the two values, squared and summed over columns), computed tile by
+    tile on the compute device from per-column tables; the ``k_neighbors + 1`` nearest
+    rows of each row (itself included, ties to the lower index) vote column by column,
+    and a new row is the vote (most frequent value, ties to the first category) of a
+    row drawn at random. With the same data and ``random_state`` the output equals
+    ``imblearn.over_sampling.SMOTEN``'s, except where several rows tie at the k-th
+    distance: imbalanced-learn then keeps whichever its partial sort leaves.
+
+    Parameters
+    ----------
+    categorical_encoder : None or an encoder such as ``OrdinalEncoder``
+        Only its categories (and their order, which breaks ties in the vote) are used.
+        None: each column's sorted unique values.
+    sampling_strategy, random_state, device, max_memory : as for `gpusmote.SMOTE`
+    k_neighbors : int or object with ``kneighbors``, default=5
+        An object is given the class's full distance matrix (``metric="precomputed"``),
+        as imbalanced-learn does: memory quadratic in the class's rows.
+
+    Attributes
+    ----------
+    categories_ : list of the categories of each column
+    categorical_encoder_ : the fitted clone of ``categorical_encoder``, or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import SMOTEN
+    >>> X = np.array(["A"] * 10 + ["B"] * 20 + ["C"] * 30, dtype=object).reshape(-1, 1)
+    >>> y = np.array([0] * 20 + [1] * 40)
+    >>> X_res, y_res = SMOTEN(random_state=0, device="cpu").fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [40, 40]
+    """
+
+    def __init__(
+        self,
+        categorical_encoder=None,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        device="auto",
+        max_memory=None,
+    ):
+        self.categorical_encoder = categorical_encoder
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.max_memory = max_memory
+
+    backend = "torch"  # the VDM search has one engine; SMOTE's checks read this
+
+    def fit_resample(self, X, y):
+        data = self._prepare_table(X, y, None, all_categorical=True)
+        table = data.table
+        dev = self.device_
+        codes = table.codes.to(dev)
+        labels = data.codes.to(dev)
+        n_classes = len(data.classes)
+        tables = _vdm_tables(codes, labels, n_classes, [len(c) for c in table.categories])
+        budget = resolve_budget(self.max_memory, dev)
+        stream = Stream(self.random_state)
+        new_codes, blocks = [], []
+        for label, n in self.sampling_strategy_.items():
+            if n == 0:
+                continue
+            ci = data.classes.index(label)
+            Cc = codes[labels == ci]
+            nn = self._neighbours(Cc, tables, budget, label)
+            votes = _mode(Cc, nn)  # (n_c, n_features): each row's neighbourhood vote
+            gen = stream.for_class()
+            if isinstance(gen, torch.Generator):
+                picks = torch.randint(Cc.shape[0], (n,), generator=gen, device=gen.device)
+            else:  # RandomState.choice(n_c, size=n) with replacement is randint(0, n_c, n)
+                picks = torch.from_numpy(gen.randint(0, Cc.shape[0], size=n))
+            new_codes.append(votes[picks.to(dev)])
+            blocks.append((ci, n))
+        codes_new = (
+            torch.cat(new_codes)
+            if new_codes
+            else torch.empty((0, codes.shape[1]), dtype=torch.int64)
+        )
+        X_out = table.rebuild(None, codes_new)
+        return X_out, data.finish_labels(data.y_buffer(blocks), X_out)
+
+    def _neighbours(self, Cc, tables, budget, label) -> torch.Tensor:
+        n_c = Cc.shape[0]
+        k = self.k_neighbors
+        if isinstance(k, numbers.Integral):
+            if n_c <= k:
+                raise ValueError(
+                    fmt_error(
+                        "k_neighbors",
+                        f"smaller than the number of rows of class {label!r}, which has {n_c}",
+                        k,
+                    )
+                )
+            return vdm_kneighbors(Cc, tables, int(k) + 1, budget)
+        est = _clone(k)
+        est.set_params(metric="precomputed")
+        dist = _vdm_block(Cc, Cc, tables).cpu().numpy()
+        est.fit(dist)
+        return torch.as_tensor(est.kneighbors(dist, return_distance=False)).to(Cc.device)
+
+
+def _vdm_tables(codes, labels, n_classes: int, n_categories: list[int]) -> list[torch.Tensor]:
+    """Per column, the (c, c) table of squared VDM terms between its categories:
+    ``(sum over classes |P(class | a) - P(class | b)|) ** 2`` in float64, the
+    probabilities as imbalanced-learn's ``ValueDifferenceMetric`` computes them."""
+    out = []
+    for f, n_cat in enumerate(n_categories):
+        counts = torch.zeros((n_cat, n_classes), dtype=torch.float64, device=codes.device)
+        counts.index_put_((codes[:, f], labels), torch.ones_like(labels, dtype=torch.float64), True)
+        proba = torch.nan_to_num(counts / counts.sum(1, keepdim=True))
+        l1 = (proba[:, None, :] - proba[None, :, :]).abs().sum(-1)
+        out.append(l1 * l1)
+    return out
+
+
+def _vdm_block(Q: torch.Tensor, D: torch.Tensor, tables) -> torch.Tensor:
+    """(q, w) VDM distances, accumulated over columns in order as imbalanced-learn does."""
+    acc = torch.zeros((Q.shape[0], D.shape[0]), dtype=torch.float64, device=Q.device)
+    for f, table in enumerate(tables):
+        acc += table[Q[:, f, None], D[None, :, f]]
+    return acc
+
+
+def _smallest(values: torch.Tensor, k: int):
+    """(values, columns) of the k smallest entries of each row, ties to lower columns."""
+    kk = min(k, values.shape[1])
+    kth = values.topk(kk, dim=1, largest=False).values.amax(1, keepdim=True)
+    below = values < kth
+    tied = values == kth
+    need = kk - below.sum(1, keepdim=True)
+    chosen = below | (tied & (tied.cumsum(1) <= need))
+    cols = chosen.nonzero()[:, 1].view(values.shape[0], kk)
+    return values.gather(1, cols), cols
+
+
+def vdm_kneighbors(codes: torch.Tensor, tables, k: int, budget: int) -> torch.Tensor:
+    """(n, k) nearest rows of ``codes`` to each row (itself included), by (distance,
+    index), tile by tile within ``budget`` bytes."""
+    n = codes.shape[0]
+    per_entry = 8 * 4  # accumulator, gathered term, masks and cumulative count
+    entries = max(1, budget // per_entry)
+    bw = min(n, 4096, max(k, entries // 16))
+    bq = max(1, min(n, entries // bw))
+    out = torch.empty((n, k), dtype=torch.int64, device=codes.device)
+    for q0 in range(0, n, bq):
+        q = codes[q0 : q0 + bq]
+        best_v = best_i = None
+        for d0 in range(0, n, bw):
+            v, c = _smallest(_vdm_block(q, codes[d0 : d0 + bw], tables), k)
+            c = c + d0
+            if best_v is not None:
+                v, c = torch.cat([best_v, v], 1), torch.cat([best_i, c], 1)
+            c, order = c.sort(1)  # lower index first, then a stable sort by value
+            v = v.gather(1, order)
+            v, order = v.sort(dim=1, stable=True)
+            best_v, best_i = v[:, :k], c.gather(1, order)[:, :k]
+        out[q0 : q0 + bq] = best_i
+    return out
+
+
+def _mode(Cc: torch.Tensor, nn: torch.Tensor) -> torch.Tensor:
+    """(n_c, n_features): per row and column, the most frequent code among the rows
+    ``nn`` (n_c, k), ties to the smallest code (scipy.stats.mode)."""
+    out = torch.empty((Cc.shape[0], Cc.shape[1]), dtype=torch.int64, device=Cc.device)
+    for f in range(Cc.shape[1]):
+        values = Cc[:, f][nn]
+        counts = (values.unsqueeze(2) == values.unsqueeze(1)).sum(2)
+        top = counts.amax(1, keepdim=True)
+        big = torch.iinfo(torch.int64).max
+        out[:, f] = torch.where(counts == top, values, big).amin(1)
+    return out

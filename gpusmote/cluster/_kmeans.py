@@ -261,25 +261,33 @@ def _kmeans_plusplus(X, x_norm, k, draws, chunk):
 def _lloyd(X, x_norm, centres, max_iter, tol, chunk):
     """Lloyd iterations from ``centres``; returns (labels, inertia, centres, n_iter).
 
-    Centre sums are one-hot products (no atomics on the GPU), in the data's precision as
-    scikit-learn's are.
+    One pass over X per iteration: each chunk is assigned and added to its centres'
+    sums while it is in cache. Sums are one-hot products (no atomics on the GPU), in
+    the data's precision as scikit-learn's are.
     """
-    k = centres.shape[0]
-    labels = None
+    k, n = centres.shape[0], X.shape[0]
+    labels = torch.full((n,), -1, dtype=torch.int64, device=X.device)
+    new_labels = torch.empty_like(labels)
+    dist = torch.empty(n, dtype=torch.float64, device=X.device)
+    if X.device.type == "cpu":
+        chunk = min(chunk, 16384)  # a chunk of rows stays in the core's cache
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        new_labels, dist = _assign(X, centres, chunk, x_norm)
+        c_norm = centres.square().sum(1)
         sums = torch.zeros((k, X.shape[1]), dtype=X.dtype, device=X.device)
-        for a in range(0, X.shape[0], chunk):
-            part = new_labels[a : a + chunk]
-            onehot = torch.zeros((k, part.shape[0]), dtype=X.dtype, device=X.device)
-            onehot[part, torch.arange(part.shape[0], device=X.device)] = 1.0
-            sums.addmm_(onehot, X[a : a + chunk])
+        for a in range(0, n, chunk):
+            x = X[a : a + chunk]
+            best, idx = torch.addmm(c_norm, x, centres.T, alpha=-2.0).min(1)
+            new_labels[a : a + chunk] = idx
+            dist[a : a + chunk] = best
+            onehot = torch.zeros((k, x.shape[0]), dtype=X.dtype, device=X.device)
+            onehot[idx, torch.arange(x.shape[0], device=X.device)] = 1.0
+            sums.addmm_(onehot, x)
         counts = torch.bincount(new_labels, minlength=k)
         empty = (counts == 0).nonzero().squeeze(1)
         if empty.numel():  # relocate: the rows farthest from their centres
-            far = dist.topk(empty.numel()).indices
+            far = (dist + x_norm).topk(empty.numel()).indices
             for e, row in zip(empty.tolist(), far.tolist(), strict=True):
                 old = int(new_labels[row])
                 sums[old] -= X[row]
@@ -288,8 +296,9 @@ def _lloyd(X, x_norm, centres, max_iter, tol, chunk):
                 counts[e] = 1
         new_centres = sums / counts.clamp(min=1).unsqueeze(1).to(X.dtype)
         shift = float((new_centres.to(torch.float64) - centres.to(torch.float64)).square().sum())
-        unchanged = labels is not None and bool(torch.equal(new_labels, labels))
-        centres, labels = new_centres, new_labels
+        unchanged = bool(torch.equal(new_labels, labels))
+        centres = new_centres
+        labels, new_labels = new_labels, labels
         if unchanged or shift <= tol:
             break
     labels, dist = _assign(X, centres, chunk, x_norm)  # labels that match the final centres

@@ -174,9 +174,14 @@ class KMeansSMOTE(SMOTE):
                 mean = int(in_class.sum()) / size
                 if mean < threshold or mean * size < k_plus_one:
                     continue
-                rows = X_all[members[in_class]]
-                valid.append(rows)
-                sparsity.append(self._sparsity(rows))
+                valid.append(X_all[members[in_class]])
+            # One valid cluster gets every row: its weight is sparsity / sparsity = 1
+            # whenever the sparsity is finite and positive, which a bound proves
+            # without the quadratic pass; otherwise (or with several) compute them.
+            if len(valid) == 1 and self._surely_weight_one(valid[0]):
+                sparsity = [1.0]
+            else:
+                sparsity = [self._sparsity(rows) for rows in valid]
             if not valid:
                 raise RuntimeError(
                     f"No clusters found with sufficient samples of class {label!r}. Try "
@@ -218,20 +223,35 @@ class KMeansSMOTE(SMOTE):
             dev, torch.int64
         )
 
+    def _exponent(self, n: int) -> float:
+        if isinstance(self.density_exponent, str):
+            return math.log(n, 1.6) ** 1.8 * 0.16
+        return float(self.density_exponent)
+
+    def _surely_weight_one(self, rows: torch.Tensor) -> bool:
+        """True when the cluster's sparsity is provably finite and positive: its rows
+        are not all equal, and twice the largest distance from their mean (a bound
+        on the mean pairwise distance) raised to the exponent does not overflow."""
+        X = rows.to(torch.float64)
+        if bool((X == X[0]).all()):
+            return False
+        bound = 2.0 * float((X - X.mean(0)).square().sum(1).max().sqrt())
+        exponent = self._exponent(rows.shape[0])
+        try:
+            return exponent > 0 and math.isfinite(bound**exponent) and bound > 0
+        except OverflowError:
+            return False
+
     def _sparsity(self, rows: torch.Tensor) -> float:
         """imbalanced-learn's cluster sparsity: mean distance ** exponent / rows."""
         n = rows.shape[0]
         mean_distance = _mean_pairwise_distance(rows, resolve_budget(self.max_memory, rows.device))
-        exponent = (
-            math.log(n, 1.6) ** 1.8 * 0.16
-            if isinstance(self.density_exponent, str)
-            else self.density_exponent
-        )
-        return (mean_distance**exponent) / n
+        return (mean_distance ** self._exponent(n)) / n
 
 
 def _mean_pairwise_distance(rows: torch.Tensor, budget: int) -> float:
-    """Mean Euclidean distance over the ordered pairs of distinct rows, in float64 tiles."""
+    """Mean Euclidean distance over the ordered pairs of distinct rows, in float64
+    tiles of the upper triangle (each off-diagonal tile counted twice)."""
     n = rows.shape[0]
     if n < 2:
         return float("nan")
@@ -241,9 +261,13 @@ def _mean_pairwise_distance(rows: torch.Tensor, budget: int) -> float:
     tile = max(1, min(n, int(math.sqrt(budget // 8 // 3))))
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     for a in range(0, n, tile):
-        block = norms[a : a + tile, None] - 2.0 * (X[a : a + tile] @ X.T) + norms
-        block.clamp_(min=0.0).sqrt_()
-        idx = torch.arange(a, min(n, a + tile), device=X.device)
-        block[idx - a, idx] = 0.0  # a row's distance to itself is 0, not rounding noise
-        total += block.sum()
+        x, nx = X[a : a + tile], norms[a : a + tile, None]
+        for b in range(a, n, tile):
+            block = torch.addmm(norms[b : b + tile], x, X[b : b + tile].T, alpha=-2.0)
+            block.add_(nx).clamp_(min=0.0).sqrt_()
+            if a == b:  # a row's distance to itself is 0, not rounding noise
+                block.fill_diagonal_(0.0)
+                total += block.sum()
+            else:
+                total += 2.0 * block.sum()
     return float(total) / (n * n - n)

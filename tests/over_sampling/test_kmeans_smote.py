@@ -136,3 +136,20 @@ def test_errors():
         KMeansSMOTE(
             cluster_balance_threshold=0.0, kmeans_estimator=1, random_state=0, device="cpu"
         ).fit_resample(X_dup, y)
+
+
+def test_one_valid_cluster_and_one_cluster_in_all():
+    """A single valid cluster takes all rows (its weight needs no pairwise pass)."""
+    X, y = _data(seed=6)
+    for est in (
+        sk_cluster.KMeans(n_clusters=1, random_state=0),
+        sk_cluster.KMeans(3, random_state=0),
+    ):
+        ours = KMeansSMOTE(random_state=0, kmeans_estimator=est, cluster_balance_threshold=0.15)
+        theirs = imblearn_over.KMeansSMOTE(
+            random_state=0, kmeans_estimator=est, cluster_balance_threshold=0.15
+        )
+        Xo, yo = ours.set_params(device="cpu").fit_resample(X, y)
+        Xt, yt = theirs.fit_resample(X, y)
+        np.testing.assert_array_equal(Xo, Xt)
+        np.testing.assert_array_equal(yo, yt)

@@ -72,6 +72,15 @@ class RandomOverSampler(BaseSampler):
             else:
                 boot = torch.from_numpy(gen.choice(members.cpu().numpy(), size=n, replace=True))
                 boot = boot.to(data.X.device)
+            target = dest[start : start + n]
+            if self.shrinkage_ is None and target.dtype == data.X.dtype:
+                if target.device == data.X.device:  # gather straight into the output
+                    torch.index_select(data.X, 0, boot, out=target)
+                else:
+                    target.copy_(data.X[boot])
+                picked.append(boot.cpu())
+                start += n
+                continue
             rows = data.X[boot]
             if self.shrinkage_ is not None and n:
                 label = data.classes[class_index]

@@ -96,6 +96,15 @@ def test_default_clustering_on_the_device(device):
     assert bool((new <= minority.max(0).values + 1e-5).all())
     again, _ = KMeansSMOTE(random_state=0, cluster_balance_threshold=0.05).fit_resample(Xt, yt)
     assert torch.equal(Xo, again)
+    # a torch.Generator seeds the k-means and the draws on the device
+    outs = [
+        KMeansSMOTE(
+            random_state=torch.Generator(device=device).manual_seed(1),
+            cluster_balance_threshold=0.05,
+        ).fit_resample(Xt, yt)[0]
+        for _ in range(2)
+    ]
+    assert torch.equal(outs[0], outs[1]) and outs[0].shape[0] > len(y)
 
 
 def test_statistically_like_imbalanced_learn_with_the_defaults():

@@ -90,6 +90,15 @@ class BaseSampler(ParamsMixin):
 
     _sampling_type = "over-sampling"
 
+    def fit(self, X, y):
+        """Validate ``(X, y)`` and set ``sampling_strategy_`` (imbalanced-learn's ``fit``);
+        returns self. Rows come from ``fit_resample``."""
+        check = getattr(self, "_check_params", None)
+        if check is not None:
+            check()
+        self._prepare(X, y).release()
+        return self
+
     def _resolve_device(self, X):
         data_device = X.device if isinstance(X, torch.Tensor) else None
         return resolve_device(getattr(self, "device", "auto"), data_device=data_device)

@@ -74,6 +74,21 @@ def test_counts_layout_and_determinism(Sampler):
 
 
 @pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_fit_validates_and_sets_the_strategy_like_fit_resample(Sampler):
+    X, y = _data(3)
+    fitted = _make(Sampler, random_state=0, device="cpu")
+    assert fitted.fit(X, y) is fitted
+    resampled = _make(Sampler, random_state=0, device="cpu")
+    resampled.fit_resample(X, y)
+    assert fitted.sampling_strategy_ == resampled.sampling_strategy_
+    assert fitted.n_features_in_ == X.shape[1]
+    with pytest.raises(ValueError, match=re.escape("`X` must be finite")):
+        X_inf = X.copy()
+        X_inf[0, 0] = np.inf
+        _make(Sampler, device="cpu").fit(X_inf, y)
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
 def test_types_and_dtypes_are_preserved(Sampler, device, dtype):
     X, y = _data(1)
     Xt = torch.as_tensor(X, dtype=dtype, device=device)

@@ -34,10 +34,16 @@ class _WholeSetSMOTE(SMOTE):
     (``m_neighbors``): `fit_resample` only, ``k_neighbors`` as an int."""
 
     def fit(self, X, y):
-        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
+        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
+        self._setup(X, y).data.release()
+        return self
 
     def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+        raise NotImplementedError(
+            f"{type(self).__name__} generates rows in fit_resample only (fit only "
+            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
+        )
 
     def _setup(self, X, y) -> _Searched:
         self._check_params()

@@ -93,10 +93,19 @@ class KMeansSMOTE(SMOTE):
         self.density_exponent = density_exponent
 
     def fit(self, X, y):
-        raise NotImplementedError("KMeansSMOTE supports fit_resample only.")
+        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
+        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
+        self._check_params()
+        data = self._prepare(X, y)
+        self._check_kmeans_params()
+        data.release()
+        return self
 
     def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError("KMeansSMOTE supports fit_resample only.")
+        raise NotImplementedError(
+            "KMeansSMOTE generates rows in fit_resample only (fit only "
+            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
+        )
 
     def _check_kmeans_params(self):
         for name in ("cluster_balance_threshold", "density_exponent"):

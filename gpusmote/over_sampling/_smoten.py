@@ -73,8 +73,11 @@ class SMOTEN(_TableSampler):
 
     backend = "torch"  # the VDM search has one engine; SMOTE's checks read this
 
+    def _prepare_for_fit(self, X, y):
+        return self._prepare_table(X, y, None, all_categorical=True)
+
     def fit_resample(self, X, y):
-        data = self._prepare_table(X, y, None, all_categorical=True)
+        data = self._prepare_for_fit(X, y)
         table = data.table
         dev = self.device_
         codes = table.codes.to(dev)

@@ -21,10 +21,19 @@ class _TableSampler(SMOTE):
     """What SMOTENC and SMOTEN share: a `Table` input, an optional encoder, fit_resample."""
 
     def fit(self, X, y):
-        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
+        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
+        self._prepare_for_fit(X, y)
+        return self
+
+    def _prepare_for_fit(self, X, y) -> TableData:
+        raise NotImplementedError
 
     def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError(f"{type(self).__name__} supports fit_resample only.")
+        raise NotImplementedError(
+            f"{type(self).__name__} generates rows in fit_resample only (fit only "
+            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
+        )
 
     def _prepare_table(self, X, y, categorical, *, all_categorical=False) -> TableData:
         self._check_params()
@@ -199,8 +208,11 @@ class SMOTENC(_TableSampler):
                 )
             )
 
+    def _prepare_for_fit(self, X, y) -> TableData:
+        return self._prepare_table(X, y, self.categorical_features)
+
     def fit_resample(self, X, y):
-        data = self._prepare_table(X, y, self.categorical_features)
+        data = self._prepare_for_fit(X, y)
         table = data.table
         self.categorical_features_ = table.cat_idx
         self.continuous_features_ = table.cont_idx

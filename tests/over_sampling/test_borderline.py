@@ -73,8 +73,8 @@ def test_bad_parameters():
     for params, exc, pattern in cases:
         with pytest.raises(exc, match=re.escape(pattern)):
             BorderlineSMOTE(device="cpu", **params).fit_resample(X, y)
-    with pytest.raises(NotImplementedError, match="fit_resample only"):
-        BorderlineSMOTE().fit(X, y)
+    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
+        BorderlineSMOTE(device="cpu").fit(X, y).sample(5)
     with pytest.raises(
         ValueError, match=re.escape("`m_neighbors` must be smaller than the number of rows (20)")
     ):

@@ -136,8 +136,8 @@ def test_errors():
     for params, exc, pattern in cases:
         with pytest.raises(exc, match=re.escape(pattern)):
             KMeansSMOTE(device="cpu", **params).fit_resample(X, y)
-    with pytest.raises(NotImplementedError, match="fit_resample only"):
-        KMeansSMOTE().fit(X, y)
+    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
+        KMeansSMOTE(device="cpu").fit(X, y).sample(5)
     # duplicated minority rows: no spread to weigh the clusters by
     X_dup = X.copy()
     X_dup[y == 1] = X_dup[y == 1][0]

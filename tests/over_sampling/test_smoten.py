@@ -110,5 +110,5 @@ def test_bad_input():
         SMOTEN(device="cpu").fit_resample(X_nan, y)
     with pytest.raises(TypeError, match="`categorical_encoder` must be None or an encoder"):
         SMOTEN(categorical_encoder="ordinal", device="cpu").fit_resample(X, y)
-    with pytest.raises(NotImplementedError, match="fit_resample only"):
-        SMOTEN().fit(X, y)
+    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
+        SMOTEN(device="cpu").fit(X, y).sample(5)

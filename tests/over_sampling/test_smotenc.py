@@ -132,5 +132,5 @@ def test_bad_input():
     frame = pd.DataFrame(X, columns=list("abcde"))
     with pytest.raises(ValueError, match=re.escape("unknown: ['zz']")):
         SMOTENC(["b", "zz"], device="cpu").fit_resample(frame, y)
-    with pytest.raises(NotImplementedError, match="fit_resample only"):
-        SMOTENC([1]).fit(X, y)
+    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
+        SMOTENC([1, 3], device="cpu").fit(X, y).sample(5)

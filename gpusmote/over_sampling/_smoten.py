@@ -101,13 +101,7 @@ class SMOTEN(_TableSampler):
                 picks = torch.from_numpy(gen.randint(0, Cc.shape[0], size=n))
             new_codes.append(votes[picks.to(dev)])
             blocks.append((ci, n))
-        codes_new = (
-            torch.cat(new_codes)
-            if new_codes
-            else torch.empty((0, codes.shape[1]), dtype=torch.int64)
-        )
-        X_out = table.rebuild(None, codes_new)
-        return X_out, data.finish_labels(data.y_buffer(blocks), X_out)
+        return self._finish(data, None, new_codes, blocks)
 
     def _neighbours(self, Cc, tables, budget, label) -> torch.Tensor:
         n_c = Cc.shape[0]

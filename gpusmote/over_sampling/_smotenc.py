@@ -104,6 +104,18 @@ class _TableSampler(SMOTE):
     def _check_encoding(self, encoded, categories) -> None:
         pass
 
+    @staticmethod
+    def _finish(data: TableData, cont_new, new_codes: list, blocks: list):
+        """``(X_out, y_out)``: the input rows then the new ones, in the input's containers."""
+        table = data.table
+        codes_new = (
+            torch.cat(new_codes)
+            if new_codes
+            else torch.empty((0, table.codes.shape[1]), dtype=torch.int64)
+        )
+        X_out = table.rebuild(cont_new, codes_new)
+        return X_out, data.finish_labels(data.y_buffer(blocks), X_out)
+
     def _check_columns(self, categorical: np.ndarray, n_features: int) -> None:
         pass
 
@@ -245,13 +257,7 @@ class SMOTENC(_TableSampler):
             new_codes.append(_vote(Cc, nn[rows], stream.for_class(), dev))
             blocks.append((ci, n))
         cont_new = torch.cat(new_cont) if new_cont else torch.empty((0, cont.shape[1]))
-        codes_new = (
-            torch.cat(new_codes)
-            if new_codes
-            else torch.empty((0, codes.shape[1]), dtype=torch.int64)
-        )
-        X_out = table.rebuild(cont_new, codes_new)
-        return X_out, data.finish_labels(data.y_buffer(blocks), X_out)
+        return self._finish(data, cont_new, new_codes, blocks)
 
 
 def _embed(Xc: torch.Tensor, Cc: torch.Tensor, median: float) -> torch.Tensor:

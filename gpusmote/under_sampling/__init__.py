@@ -1,0 +1,17 @@
+"""Under-samplers and cleaning methods: subsets of the rows, chosen on the device."""
+
+from ._enn import AllKNN, EditedNearestNeighbours, RepeatedEditedNearestNeighbours
+from ._ncr import NeighbourhoodCleaningRule
+from ._nearmiss import NearMiss
+from ._random_under import RandomUnderSampler
+from ._tomek import TomekLinks
+
+__all__ = [
+    "RandomUnderSampler",
+    "TomekLinks",
+    "EditedNearestNeighbours",
+    "RepeatedEditedNearestNeighbours",
+    "AllKNN",
+    "NearMiss",
+    "NeighbourhoodCleaningRule",
+]

@@ -1,0 +1,127 @@
+"""What the under-samplers and cleaning methods share: keep a subset of the rows."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .._io import _kind
+from .._validation import check_int, fmt_error, parse_memory
+from ..base import BaseSampler
+from ..neighbors import NearestNeighbors, kneighbors
+from ..neighbors._exact import drop_own
+from ..neighbors._faiss import resolve_backend
+
+__all__ = ["BaseUnderSampler", "BaseCleaningSampler", "take_rows"]
+
+
+def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
+    """Rows ``idx`` of ``obj`` in its own container. pandas output gets a fresh
+    RangeIndex, as imbalanced-learn's validated samplers give, unless ``reset_index``
+    is False (its RandomUnderSampler, which skips validation, keeps the labels)."""
+    kind = _kind(obj)
+    if kind == "tensor":
+        return obj[torch.as_tensor(idx, device=obj.device)]
+    if kind in ("dataframe", "series"):
+        out = obj.iloc[idx]
+        return out.reset_index(drop=True) if reset_index else out
+    if kind == "list":
+        return [obj[i] for i in idx.tolist()]
+    return np.asarray(obj)[idx]
+
+
+class BaseUnderSampler(BaseSampler):
+    """Samplers whose output is a subset of the input rows, with ``sample_indices_``.
+
+    Subclasses compute the kept indices (``_select``); the rows are taken from the
+    user's own containers, so values, dtypes, pandas index labels and devices are kept.
+    """
+
+    _sampling_type = "under-sampling"
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        data = self._prepare(X, y)
+        idx = np.asarray(self._select(data), dtype=np.int64)
+        self.sample_indices_ = idx
+        X_out, y_out = take_rows(data.X_in, idx), take_rows(data.y_in, idx)
+        data.release()
+        return X_out, y_out
+
+    def _check_params(self) -> None:
+        if hasattr(self, "backend"):
+            resolve_backend(self.backend)
+        if hasattr(self, "max_memory"):
+            parse_memory(self.max_memory, "max_memory")
+
+    def _select(self, data) -> np.ndarray:
+        raise NotImplementedError
+
+    # neighbour searches shared by the methods ------------------------------------------
+    def _search(self) -> dict:
+        return {"backend": self.backend, "device": self.device_, "max_memory": self.max_memory}
+
+    def _points(self, data) -> torch.Tensor:
+        """All rows on the compute device in the compute dtype (cached per fit)."""
+        X = data.X.to(self.device_)
+        return X.to(torch.float64 if X.dtype == torch.float64 else torch.float32)
+
+    def _neighbours(self, param: str, spec, X_all, queries, own, extra: int = 1):
+        """imbalanced-learn's ``nn.fit(X_all).kneighbors(queries)[:, 1:]`` for ``queries``
+        that are rows ``own`` of ``X_all``: ``spec`` neighbours (an int, searched with
+        the engine excluding the row's own index) or an estimator's (its first column
+        dropped)."""
+        if isinstance(spec, numbers.Integral):
+            k = int(spec)
+            if k + extra > X_all.shape[0]:
+                raise ValueError(
+                    fmt_error(
+                        param,
+                        f"at most {X_all.shape[0] - extra} (the rows searched, less the row)",
+                        k,
+                    )
+                )
+            nns = kneighbors(
+                X_all,
+                k + extra,
+                Y=queries,
+                exclude_self=False,
+                return_distance=False,
+                **self._search(),
+            )
+            return drop_own(nns, own) if extra else nns
+        est = _clone_neighbours(spec)
+        ours = isinstance(est, NearestNeighbors)
+        points = X_all if ours else X_all.cpu().numpy()
+        est.fit(points)
+        nns = est.kneighbors(queries if ours else queries.cpu().numpy(), return_distance=False)
+        nns = torch.as_tensor(nns).to(X_all.device, torch.int64)
+        return nns[:, extra:].contiguous() if extra else nns
+
+
+class BaseCleaningSampler(BaseUnderSampler):
+    _sampling_type = "clean-sampling"
+
+
+def _clone_neighbours(spec):
+    from ..over_sampling._smote import _clone
+
+    return _clone(spec)
+
+
+def check_neighbours_param(value, param: str, minimum: int = 1) -> None:
+    """An int >= ``minimum`` or an object with ``kneighbors`` (imbalanced-learn's rule)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        check_int(value, param, minimum=minimum)
+    elif not (hasattr(value, "kneighbors") and hasattr(value, "fit")):
+        raise TypeError(fmt_error(param, "an int or an object with fit and kneighbors", value))
+
+
+def mode_rows(labels: torch.Tensor) -> torch.Tensor:
+    """Per row of ``labels`` (r, k) int codes, the most frequent, ties to the smallest."""
+    counts = (labels.unsqueeze(2) == labels.unsqueeze(1)).sum(2)
+    top = counts.amax(1, keepdim=True)
+    big = torch.iinfo(torch.int64).max
+    return torch.where(counts == top, labels, big).amin(1)

@@ -1,0 +1,220 @@
+"""Edited nearest neighbours and the methods that repeat it: ENN, RENN, AllKNN."""
+
+from __future__ import annotations
+
+import numbers
+from collections import Counter
+
+import numpy as np
+import torch
+
+from .._strategy import resolve
+from .._validation import check_bool, check_int, fmt_error
+from ._base import BaseCleaningSampler, check_neighbours_param, mode_rows
+
+__all__ = ["EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN"]
+
+_KINDS = ("all", "mode")
+
+
+def _check_kind(kind_sel) -> None:
+    if kind_sel not in _KINDS:
+        raise ValueError(fmt_error("kind_sel", '"all" or "mode"', kind_sel))
+
+
+class _ENNCore(BaseCleaningSampler):
+    """One ENN pass as a function of the rows still in play."""
+
+    def _enn_pass(self, X, codes, classes, strategy, n_neighbors, kind_sel):
+        """Kept positions (into ``X``) after one ENN pass, class by class in sorted
+        order, each class's rows in their order (imbalanced-learn's layout)."""
+        counts = torch.bincount(codes, minlength=len(classes)).tolist()
+        present = {c: n for c, n in zip(classes, counts, strict=True) if n}
+        y_now = (
+            np.asarray(classes, dtype=object)[codes.cpu().numpy()] if callable(strategy) else None
+        )
+        cleaned = resolve(strategy, present, "clean-sampling", y=y_now)
+        kept = []
+        for ci, label in enumerate(classes):
+            members = (codes == ci).nonzero().squeeze(1)
+            if members.numel() == 0:
+                continue
+            if label not in cleaned:
+                kept.append(members)
+                continue
+            nns = self._neighbours("n_neighbors", n_neighbors, X, X[members], members)
+            labels = codes[nns]
+            if kind_sel == "mode":
+                keep = mode_rows(labels) == ci
+            else:
+                keep = (labels == ci).all(1)
+            kept.append(members[keep])
+        return torch.cat(kept) if kept else codes.new_zeros(0)
+
+    def _check_enn(self):
+        check_neighbours_param(self.n_neighbors, "n_neighbors")
+        _check_kind(self.kind_sel)
+
+
+class EditedNearestNeighbours(_ENNCore):
+    """Edited nearest neighbours, imbalanced-learn compatible.
+
+    A row of a class to clean is removed when its ``n_neighbors`` nearest rows (of all
+    rows, itself excluded) disagree with it: any of them of another class
+    (``kind_sel="all"``) or their most frequent class another (``"mode"``, ties to the
+    smallest label). One search on the compute device. ``sample_indices_`` equals
+    imbalanced-learn's: class by class in sorted order, each in its original order.
+
+    Parameters
+    ----------
+    sampling_strategy : the classes to clean ("auto" = "not minority")
+    n_neighbors : int or object with ``kneighbors``, default=3
+    kind_sel : {"all", "mode"}, default="all"
+    device, backend, max_memory : as for `gpusmote.SMOTE`
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        n_neighbors=3,
+        kind_sel="all",
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.kind_sel = kind_sel
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        self._check_enn()
+
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        kept = self._enn_pass(
+            X, codes, data.classes, self.sampling_strategy, self.n_neighbors, self.kind_sel
+        )
+        return kept.cpu().numpy()
+
+
+def _stop_counts(codes_kept, classes, target_counts):
+    """(a class other than the original minority fell below it, a class vanished)."""
+    minority = min(target_counts, key=target_counts.get)
+    now = Counter(classes[int(c)] for c in codes_kept.tolist())
+    below = any(n < target_counts[minority] for c, n in now.items() if c != minority)
+    return below, len(now) < len(target_counts)
+
+
+class RepeatedEditedNearestNeighbours(_ENNCore):
+    """ENN repeated until nothing changes, a class other than the minority becomes
+    smaller than the minority, a class disappears, or ``max_iter`` passes; as
+    imbalanced-learn (including how it composes ``sample_indices_`` on convergence).
+
+    Parameters: as `EditedNearestNeighbours`, and ``max_iter`` (default 100).
+    Attributes: ``sample_indices_``, ``n_iter_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        n_neighbors=3,
+        max_iter=100,
+        kind_sel="all",
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.max_iter = max_iter
+        self.kind_sel = kind_sel
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        self._check_enn()
+        check_int(self.max_iter, "max_iter", minimum=1)
+
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        target = data.class_counts()
+        index = torch.arange(X.shape[0], device=self.device_)
+        X_, codes_ = X, codes
+        n_iter = 0
+        while n_iter < self.max_iter:
+            n_iter += 1
+            prev = codes_.numel()
+            kept = self._enn_pass(
+                X_, codes_, data.classes, self.sampling_strategy, self.n_neighbors, self.kind_sel
+            )
+            converged = prev == kept.numel()
+            below, vanished = _stop_counts(codes_[kept], data.classes, target)
+            X_, codes_ = X_[kept], codes_[kept]
+            index = index[kept]
+            if converged or below or vanished:
+                if converged:  # imbalanced-learn composes the last pass twice here
+                    index = index[kept]
+                break
+        self.n_iter_ = n_iter
+        return index.cpu().numpy()
+
+
+class AllKNN(_ENNCore):
+    """ENN with 1, 2, ..., ``n_neighbors`` neighbours in turn, stopping early when a
+    class other than the minority becomes smaller than it (unless
+    ``allow_minority``) or a class disappears; as imbalanced-learn.
+
+    Parameters: as `EditedNearestNeighbours`, and ``allow_minority`` (default False).
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        n_neighbors=3,
+        kind_sel="all",
+        allow_minority=False,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.n_neighbors = n_neighbors
+        self.kind_sel = kind_sel
+        self.allow_minority = allow_minority
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        self._check_enn()
+        check_bool(self.allow_minority, "allow_minority")
+
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        target = data.class_counts()
+        k = self.n_neighbors
+        total = int(k) if isinstance(k, numbers.Integral) else int(k.n_neighbors) - 1
+        index = torch.arange(X.shape[0], device=self.device_)
+        X_, codes_ = X, codes
+        for size in range(1, total + 1):
+            kept = self._enn_pass(
+                X_, codes_, data.classes, self.sampling_strategy, size, self.kind_sel
+            )
+            below, vanished = _stop_counts(codes_[kept], data.classes, target)
+            if self.allow_minority:
+                below = False
+            X_, codes_ = X_[kept], codes_[kept]
+            index = index[kept]
+            if below or vanished:
+                break
+        return index.cpu().numpy()

@@ -1,0 +1,123 @@
+"""NeighbourhoodCleaningRule: ENN, plus the neighbours of misclassified minority rows."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .._validation import fmt_error
+from ._base import BaseCleaningSampler, check_neighbours_param, mode_rows
+from ._enn import EditedNearestNeighbours
+
+__all__ = ["NeighbourhoodCleaningRule"]
+
+
+class NeighbourhoodCleaningRule(BaseCleaningSampler):
+    """Neighbourhood cleaning rule, imbalanced-learn compatible.
+
+    Removes the rows that ``edited_nearest_neighbours`` removes (default: ENN with
+    ``n_neighbors`` and ``kind_sel="mode"``), and, for each minority row that its
+    ``n_neighbors`` nearest rows (itself included, as a k-NN classifier votes; ties to
+    the smallest label) misclassify, its ``n_neighbors`` nearest other rows that belong
+    to a class to clean with more than ``threshold_cleaning`` times the minority's
+    rows. ``sample_indices_`` equals imbalanced-learn's (kept rows in original order).
+
+    Parameters
+    ----------
+    sampling_strategy : the classes to clean ("auto" = "not minority")
+    edited_nearest_neighbours : None or an ENN sampler (gpusmote's or
+        imbalanced-learn's), cloned
+    n_neighbors : int or a ``NearestNeighbors`` (its ``n_neighbors - 1``), default=3
+    threshold_cleaning : float, default=0.5
+    device, backend, max_memory : as for `gpusmote.SMOTE`
+
+    Attributes
+    ----------
+    sample_indices_, classes_to_clean_
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        edited_nearest_neighbours=None,
+        n_neighbors=3,
+        threshold_cleaning=0.5,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.edited_nearest_neighbours = edited_nearest_neighbours
+        self.n_neighbors = n_neighbors
+        self.threshold_cleaning = threshold_cleaning
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        check_neighbours_param(self.n_neighbors, "n_neighbors")
+        t = self.threshold_cleaning
+        if not isinstance(t, numbers.Real) or isinstance(t, bool) or not t > 0:
+            raise ValueError(fmt_error("threshold_cleaning", "a float > 0", t))
+        enn = self.edited_nearest_neighbours
+        if enn is not None and not hasattr(enn, "fit_resample"):
+            raise TypeError(
+                fmt_error("edited_nearest_neighbours", "None or a sampler with fit_resample", enn)
+            )
+
+    def _k(self) -> int:
+        k = self.n_neighbors
+        return int(k) if isinstance(k, numbers.Integral) else int(k.n_neighbors) - 1
+
+    def _enn(self):
+        from ..over_sampling._smote import _clone
+
+        if self.edited_nearest_neighbours is not None:
+            return _clone(self.edited_nearest_neighbours)
+        return EditedNearestNeighbours(
+            sampling_strategy=self.sampling_strategy,
+            n_neighbors=self.n_neighbors,
+            kind_sel="mode",
+            device=self.device_,
+            backend=self.backend,
+            max_memory=self.max_memory,
+        )
+
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        n = X.shape[0]
+        enn = self._enn()
+        ours = type(enn).__module__.startswith("gpusmote.")
+        enn.fit_resample(data.X_in if ours else data.X.cpu().numpy(), _labels_for(data, ours))
+        removed = torch.ones(n, dtype=torch.bool, device=X.device)
+        removed[torch.as_tensor(np.asarray(enn.sample_indices_), device=X.device)] = False
+        counts = data.class_counts()
+        minority = min(counts, key=counts.get)
+        self.classes_to_clean_ = [
+            c
+            for c, count in counts.items()
+            if c in self.sampling_strategy_ and count > counts[minority] * self.threshold_cleaning
+        ]
+        clean = torch.tensor([c in self.classes_to_clean_ for c in data.classes], device=X.device)
+        mi = data.classes.index(minority)
+        members = (codes == mi).nonzero().squeeze(1)
+        k = self._k()
+        # the k-NN classifier's vote: k nearest of all rows, the row itself included
+        voters = self._neighbours("n_neighbors", k, X, X[members], members, extra=0)
+        wrong = mode_rows(codes[voters]) != mi
+        others = self._neighbours("n_neighbors", k, X, X[members[wrong]], members[wrong])
+        flagged = torch.unique(others.reshape(-1))
+        removed[flagged[clean[codes[flagged]]]] = True
+        return (~removed).nonzero().squeeze(1).cpu().numpy()
+
+
+def _labels_for(data, ours: bool):
+    if ours:
+        return data.y_in
+    if isinstance(data.y_in, torch.Tensor):
+        return data.y_in.cpu().numpy()
+    return data.labels_for_callable()

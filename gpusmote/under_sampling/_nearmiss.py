@@ -1,0 +1,163 @@
+"""NearMiss 1, 2 and 3: keep the majority rows closest to (or farthest from) the minority."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from .._validation import fmt_error
+from ..neighbors import kneighbors
+from ..neighbors._memory import resolve_budget
+from ._base import BaseUnderSampler, check_neighbours_param
+
+__all__ = ["NearMiss"]
+
+
+class NearMiss(BaseUnderSampler):
+    """NearMiss under-sampling, imbalanced-learn compatible.
+
+    For each class to under-sample, rows are ranked by the mean distance to minority
+    rows and the first ``n`` kept (stable order on ties, as Python's ``sorted``):
+
+    - version 1: the ``n_neighbors`` nearest minority rows, smallest first;
+    - version 2: the ``n_neighbors`` farthest minority rows, smallest first;
+    - version 3: among the class's rows that are one of the ``n_neighbors_ver3``
+      nearest of some minority row, the ``n_neighbors`` nearest minority rows, largest
+      first (so fewer rows than asked may remain, with a warning, as there).
+
+    Distances are exact (float64 differences), searched on the compute device.
+    ``sample_indices_`` equals imbalanced-learn's: class by class, each in rank order.
+
+    Parameters
+    ----------
+    sampling_strategy : as for imbalanced-learn's under-samplers
+    version : {1, 2, 3}, default=1
+    n_neighbors, n_neighbors_ver3 : int or object with ``kneighbors``, default=3
+    device, backend, max_memory : as for `gpusmote.SMOTE`
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        version=1,
+        n_neighbors=3,
+        n_neighbors_ver3=3,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.version = version
+        self.n_neighbors = n_neighbors
+        self.n_neighbors_ver3 = n_neighbors_ver3
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        if self.version not in (1, 2, 3) or isinstance(self.version, bool):
+            raise ValueError(fmt_error("version", "1, 2 or 3", self.version))
+        check_neighbours_param(self.n_neighbors, "n_neighbors")
+        check_neighbours_param(self.n_neighbors_ver3, "n_neighbors_ver3")
+
+    def _k(self, spec) -> int:
+        return int(spec) if isinstance(spec, numbers.Integral) else int(spec.n_neighbors)
+
+    def _distances(self, database, queries, k: int):
+        """(q, k) distances of each query's k nearest rows of ``database``, ascending."""
+        if k > database.shape[0]:
+            raise ValueError(
+                fmt_error(
+                    "n_neighbors",
+                    f"at most the number of minority rows ({database.shape[0]})",
+                    k,
+                )
+            )
+        dist, _ = kneighbors(database, k, Y=queries, exclude_self=False, **self._search())
+        return dist.to(torch.float64)
+
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        counts = data.class_counts()
+        minority = min(counts, key=counts.get)
+        mi = data.classes.index(minority)
+        X_min = X[codes == mi]
+        k = self._k(self.n_neighbors)
+        parts = []
+        for ci, label in enumerate(data.classes):
+            members = (codes == ci).nonzero().squeeze(1)
+            if label not in self.sampling_strategy_:
+                parts.append(members.cpu().numpy())
+                continue
+            n = self.sampling_strategy_[label]
+            X_c = X[members]
+            if self.version == 1:
+                score = self._distances(X_min, X_c, k).sum(1)
+                order = _stable_order(score, descending=False)
+                chosen = order
+            elif self.version == 2:
+                score = _farthest_sum(X_min, X_c, k, resolve_budget(self.max_memory, X.device))
+                chosen = _stable_order(score, descending=False)
+            else:
+                k3 = self._k(self.n_neighbors_ver3)
+                if k3 > X_c.shape[0]:
+                    raise ValueError(
+                        fmt_error(
+                            "n_neighbors_ver3",
+                            f"at most the number of rows of class {label!r} ({X_c.shape[0]})",
+                            k3,
+                        )
+                    )
+                near = kneighbors(
+                    X_c,
+                    k3,
+                    Y=X_min,
+                    exclude_self=False,
+                    return_distance=False,
+                    **self._search(),
+                )
+                candidates = torch.unique(near.reshape(-1))  # sorted, as np.unique
+                score = self._distances(X_min, X_c[candidates], k).sum(1)
+                chosen = candidates.cpu().numpy()[_stable_order(score, descending=True)]
+            if len(chosen) < n:
+                warnings.warn(
+                    "The number of the samples to be selected is larger than the number of "
+                    "samples available. The balancing ratio cannot be ensure and all samples "
+                    "will be returned.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            parts.append(members.cpu().numpy()[np.asarray(chosen[:n], dtype=np.int64)])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _stable_order(score: torch.Tensor, *, descending: bool) -> np.ndarray:
+    """Python's ``sorted(range(n), key=score, reverse=descending)``: stable both ways."""
+    values = score.cpu().numpy()
+    keys = -values if descending else values
+    return np.argsort(keys, kind="stable")
+
+
+def _farthest_sum(database, queries, k: int, budget: int) -> torch.Tensor:
+    """(q,) float64 sum of each query's k largest distances to ``database``."""
+    if k > database.shape[0]:
+        raise ValueError(
+            fmt_error(
+                "n_neighbors", f"at most the number of minority rows ({database.shape[0]})", k
+            )
+        )
+    D = database.to(torch.float64)
+    rows = max(1, budget // 8 // max(1, 3 * D.shape[0]))
+    rows = min(rows, max(1, budget // 8 // max(1, D.shape[0] * D.shape[1])))
+    out = torch.empty(queries.shape[0], dtype=torch.float64, device=queries.device)
+    for a in range(0, queries.shape[0], rows):
+        q = queries[a : a + rows].to(torch.float64)
+        dist = (q[:, None, :] - D[None, :, :]).square().sum(-1).sqrt()
+        top = dist.topk(k, dim=1).values.flip(1)  # ascending, as sklearn's sorted tail
+        out[a : a + rows] = top.sum(1)
+    return out

@@ -1,0 +1,115 @@
+"""RandomUnderSampler: keep a random subset of each class."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._io import SamplerData
+from .._random import Stream, check_random_state
+from .._validation import check_bool
+from ._base import BaseUnderSampler, take_rows
+
+__all__ = ["RandomUnderSampler"]
+
+
+class RandomUnderSampler(BaseUnderSampler):
+    """Random under-sampling, imbalanced-learn compatible.
+
+    Each class in ``sampling_strategy_`` keeps ``n`` rows drawn at random (with
+    ``replacement`` or without); the others keep every row. ``X`` is only indexed: any
+    rows (strings, NaN, mixed dtypes) pass through unchanged. With the same
+    ``random_state`` (None/int/RandomState), the same rows as imbalanced-learn, in its
+    order (class by class, sorted). A ``torch.Generator`` draws on its own device.
+
+    Parameters
+    ----------
+    sampling_strategy : as for imbalanced-learn's under-samplers ("auto" = "not
+        minority": every class down to the minority's count)
+    random_state : None, int, numpy.random.RandomState or torch.Generator
+    replacement : bool, default=False
+    device : "auto", "cpu", "cuda" or torch.device (only where labels are handled)
+
+    Attributes
+    ----------
+    sampling_strategy_ : OrderedDict ``{class: rows kept}``
+    sample_indices_ : ndarray of the kept rows' indices
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import RandomUnderSampler
+    >>> X = np.arange(20).reshape(10, 2)
+    >>> y = np.r_[np.zeros(7, int), np.ones(3, int)]
+    >>> X_res, y_res = RandomUnderSampler(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [3, 3]
+    """
+
+    def __init__(
+        self, *, sampling_strategy="auto", random_state=None, replacement=False, device="auto"
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.replacement = replacement
+        self.device = device
+
+    def _check_params(self) -> None:
+        check_random_state(self.random_state)
+        check_bool(self.replacement, "replacement")
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        self.device_ = self._resolve_device(X)
+        data = _LabelsOnly(X, y, self.device_)
+        from .._strategy import resolve
+
+        self.sampling_strategy_ = resolve(
+            self.sampling_strategy,
+            data.class_counts(),
+            self._sampling_type,
+            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
+        )
+        gen = Stream(self.random_state).continuing()
+        parts = []
+        for ci, label in enumerate(data.classes):
+            members = (data.codes == ci).nonzero().squeeze(1).cpu()
+            if label not in self.sampling_strategy_:
+                parts.append(members)
+                continue
+            n = self.sampling_strategy_[label]
+            if isinstance(gen, torch.Generator):
+                if self.replacement:
+                    pick = torch.randint(members.numel(), (n,), generator=gen, device=gen.device)
+                else:
+                    pick = torch.randperm(members.numel(), generator=gen, device=gen.device)[:n]
+                parts.append(members[pick.cpu()])
+            else:
+                pick = gen.choice(range(members.numel()), size=n, replace=bool(self.replacement))
+                parts.append(members[torch.from_numpy(np.asarray(pick, dtype=np.int64))])
+        idx = torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.int64)
+        self.sample_indices_ = idx
+        return take_rows(X, idx, reset_index=False), take_rows(y, idx, reset_index=False)
+
+
+class _LabelsOnly(SamplerData):
+    """The labels of ``(X, y)`` with ``X`` only counted (never converted)."""
+
+    def __init__(self, X, y, device):
+        from .._io import _kind
+
+        self.x_kind, self.y_kind = _kind(X), _kind(y)
+        self.X_in, self.y_in = X, y
+        self.device = device
+        self.n = len(X)
+        self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")
+        self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
+        self._labels(y)
+        if self.codes.shape[0] != self.n:
+            from .._validation import fmt_error
+
+            raise ValueError(
+                fmt_error(
+                    "y", f"one label per row of X ({self.n} rows)", f"{self.codes.shape[0]} labels"
+                )
+            )

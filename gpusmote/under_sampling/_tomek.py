@@ -1,0 +1,62 @@
+"""TomekLinks: remove the rows of a cross-class nearest-neighbour pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..neighbors import kneighbors
+from ._base import BaseCleaningSampler
+
+__all__ = ["TomekLinks"]
+
+
+def tomek_links(X, codes, cleaned: torch.Tensor, search: dict) -> torch.Tensor:
+    """(n,) bool: rows of the classes flagged in ``cleaned`` (per class code) that form a
+    Tomek link: their nearest row is of another class and has them as its nearest."""
+    nn = kneighbors(X, 1, return_distance=False, **search)[:, 0]
+    n = X.shape[0]
+    mutual = nn[nn] == torch.arange(n, device=X.device)
+    return mutual & (codes[nn] != codes) & cleaned[codes]
+
+
+class TomekLinks(BaseCleaningSampler):
+    """Tomek links removal, imbalanced-learn compatible.
+
+    A Tomek link is a pair of rows of different classes that are each other's nearest
+    neighbour (one search over all rows, on the compute device; a row's own index is
+    excluded, ties to the lower index). The rows of the classes in
+    ``sampling_strategy_`` (default: all but the minority) that belong to a link are
+    removed; ``sample_indices_`` lists the kept rows in their original order, the same
+    as imbalanced-learn's.
+
+    Parameters
+    ----------
+    sampling_strategy : the classes to clean, as in imbalanced-learn ("auto" = "not
+        minority")
+    device, backend, max_memory : as for `gpusmote.SMOTE`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import TomekLinks
+    >>> X = np.array([[0.0], [1.0], [1.1], [5.0], [9.0]])
+    >>> y = np.array([0, 0, 1, 0, 0])
+    >>> TomekLinks().fit_resample(X, y)[1].tolist()
+    [0, 1, 0, 0]
+    """
+
+    def __init__(self, *, sampling_strategy="auto", device="auto", backend="auto", max_memory=None):
+        self.sampling_strategy = sampling_strategy
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _select(self, data) -> np.ndarray:
+        X = self._points(data)
+        codes = data.codes.to(self.device_)
+        cleaned = torch.tensor(
+            [c in self.sampling_strategy_ for c in data.classes], device=self.device_
+        )
+        links = tomek_links(X, codes, cleaned, self._search())
+        return (~links).nonzero().squeeze(1).cpu().numpy()

@@ -1,5 +1,6 @@
 """Under-samplers and cleaning methods: subsets of the rows, chosen on the device."""
 
+from ._condensed import CondensedNearestNeighbour, OneSidedSelection
 from ._enn import AllKNN, EditedNearestNeighbours, RepeatedEditedNearestNeighbours
 from ._ncr import NeighbourhoodCleaningRule
 from ._nearmiss import NearMiss
@@ -14,4 +15,6 @@ __all__ = [
     "AllKNN",
     "NearMiss",
     "NeighbourhoodCleaningRule",
+    "CondensedNearestNeighbour",
+    "OneSidedSelection",
 ]

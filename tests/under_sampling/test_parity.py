@@ -27,6 +27,10 @@ METHODS = [
     ("NearMiss", {"version": 3, "n_neighbors_ver3": 4}),
     ("NeighbourhoodCleaningRule", {}),
     ("NeighbourhoodCleaningRule", {"threshold_cleaning": 0.1, "n_neighbors": 4}),
+    ("CondensedNearestNeighbour", {"random_state": 0}),
+    ("CondensedNearestNeighbour", {"random_state": 1, "n_neighbors": 3, "n_seeds_S": 5}),
+    ("OneSidedSelection", {"random_state": 0}),
+    ("OneSidedSelection", {"random_state": 2, "n_neighbors": 3, "n_seeds_S": 4}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(METHODS)]
 
@@ -128,6 +132,8 @@ def test_bad_input():
         (ours.EditedNearestNeighbours(n_neighbors=0), ValueError, "`n_neighbors` must be"),
         (ours.EditedNearestNeighbours(n_neighbors="3"), TypeError, "`n_neighbors` must be an int"),
         (ours.NearMiss(version=4), ValueError, "`version` must be 1, 2 or 3"),
+        (ours.CondensedNearestNeighbour(n_seeds_S=0), ValueError, "`n_seeds_S` must be"),
+        (ours.OneSidedSelection(n_neighbors="x"), TypeError, "`n_neighbors` must be None, an int"),
         (ours.RepeatedEditedNearestNeighbours(max_iter=0), ValueError, "`max_iter` must be"),
         (ours.AllKNN(allow_minority="yes"), TypeError, "`allow_minority`"),
         (ours.NeighbourhoodCleaningRule(threshold_cleaning=-1), ValueError, "`threshold_cleaning`"),

@@ -2,8 +2,10 @@
 
 from ._condensed import CondensedNearestNeighbour, OneSidedSelection
 from ._enn import AllKNN, EditedNearestNeighbours, RepeatedEditedNearestNeighbours
+from ._hardness import InstanceHardnessThreshold
 from ._ncr import NeighbourhoodCleaningRule
 from ._nearmiss import NearMiss
+from ._prototype_generation import ClusterCentroids
 from ._random_under import RandomUnderSampler
 from ._tomek import TomekLinks
 
@@ -17,4 +19,6 @@ __all__ = [
     "NeighbourhoodCleaningRule",
     "CondensedNearestNeighbour",
     "OneSidedSelection",
+    "ClusterCentroids",
+    "InstanceHardnessThreshold",
 ]

@@ -58,18 +58,26 @@ class RandomUnderSampler(BaseUnderSampler):
         check_random_state(self.random_state)
         check_bool(self.replacement, "replacement")
 
-    def fit_resample(self, X, y):
+    def fit(self, X, y):
+        self._labels_and_strategy(X, y)
+        return self
+
+    def _labels_and_strategy(self, X, y):
+        from .._strategy import resolve
+
         self._check_params()
         self.device_ = self._resolve_device(X)
         data = _LabelsOnly(X, y, self.device_)
-        from .._strategy import resolve
-
         self.sampling_strategy_ = resolve(
             self.sampling_strategy,
             data.class_counts(),
             self._sampling_type,
             y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
         )
+        return data
+
+    def fit_resample(self, X, y):
+        data = self._labels_and_strategy(X, y)
         gen = Stream(self.random_state).continuing()
         parts = []
         for ci, label in enumerate(data.classes):

@@ -31,6 +31,7 @@ METHODS = [
     ("CondensedNearestNeighbour", {"random_state": 1, "n_neighbors": 3, "n_seeds_S": 5}),
     ("OneSidedSelection", {"random_state": 0}),
     ("OneSidedSelection", {"random_state": 2, "n_neighbors": 3, "n_seeds_S": 4}),
+    ("InstanceHardnessThreshold", {"random_state": 0, "cv": 3, "estimator": "logistic"}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(METHODS)]
 
@@ -50,6 +51,9 @@ def _data(weights=(0.6, 0.3, 0.1), seed=0, n=1500):
 
 
 def _pair(name, params):
+    if params.get("estimator") == "logistic":
+        linear_model = pytest.importorskip("sklearn.linear_model")
+        params = {**params, "estimator": linear_model.LogisticRegression()}
     extra = {} if name == "RandomUnderSampler" else {"device": "cpu"}
     return getattr(ours, name)(**params, **extra), getattr(imb, name)(**params)
 
@@ -91,11 +95,11 @@ def test_tensors_stay_on_their_device(name, params, device):
     X, y = _data(seed=4)
     Xt = torch.as_tensor(X, device=device)
     yt = torch.as_tensor(y, device=device)
-    sampler = getattr(ours, name)(**params)
+    sampler, ref = _pair(name, params)
+    sampler.set_params(device="auto")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Xo, yo = sampler.fit_resample(Xt, yt)
-        ref = getattr(imb, name)(**params)
         ref.fit_resample(X, y)
     assert Xo.device == Xt.device and yo.device == yt.device and Xo.dtype == Xt.dtype
     np.testing.assert_array_equal(sampler.sample_indices_, ref.sample_indices_)

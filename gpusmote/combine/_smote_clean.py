@@ -1,0 +1,123 @@
+"""SMOTE, then a cleaning method on its output."""
+
+from __future__ import annotations
+
+from .._random import check_random_state
+from .._validation import fmt_error
+from ..base import BaseSampler
+from ..over_sampling import SMOTE
+from ..over_sampling._smote import _clone
+from ..under_sampling import EditedNearestNeighbours, TomekLinks
+
+__all__ = ["SMOTEENN", "SMOTETomek"]
+
+
+class _SMOTEThenClean(BaseSampler):
+    _cleaner_param = ""
+
+    def _default_cleaner(self):
+        raise NotImplementedError
+
+    def fit_resample(self, X, y):
+        check_random_state(self.random_state)
+        for name in ("smote", self._cleaner_param):
+            value = getattr(self, name)
+            if value is not None and not hasattr(value, "fit_resample"):
+                raise TypeError(fmt_error(name, "None or a sampler with fit_resample", value))
+        self.smote_ = (
+            _clone(self.smote)
+            if self.smote is not None
+            else SMOTE(
+                sampling_strategy=self.sampling_strategy,
+                random_state=self.random_state,
+                device=self.device,
+                backend=self.backend,
+                max_memory=self.max_memory,
+            )
+        )
+        cleaner = getattr(self, self._cleaner_param)
+        cleaner = _clone(cleaner) if cleaner is not None else self._default_cleaner()
+        setattr(self, self._cleaner_param + "_", cleaner)
+        self.sampling_strategy_ = self.sampling_strategy  # imbalanced-learn keeps it raw
+        X_res, y_res = self.smote_.fit_resample(X, y)
+        return cleaner.fit_resample(X_res, y_res)
+
+
+class SMOTEENN(_SMOTEThenClean):
+    """SMOTE, then EditedNearestNeighbours over every class; imbalanced-learn compatible.
+
+    Parameters
+    ----------
+    sampling_strategy, random_state : for the default SMOTE
+    smote : None or an over-sampler (cloned); default ``SMOTE(sampling_strategy,
+        random_state)``
+    enn : None or a cleaning sampler (cloned); default
+        ``EditedNearestNeighbours(sampling_strategy="all")``
+    device, backend, max_memory : for the default SMOTE and ENN
+    """
+
+    _cleaner_param = "enn"
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        smote=None,
+        enn=None,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.smote = smote
+        self.enn = enn
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _default_cleaner(self):
+        return EditedNearestNeighbours(
+            sampling_strategy="all",
+            device=self.device,
+            backend=self.backend,
+            max_memory=self.max_memory,
+        )
+
+
+class SMOTETomek(_SMOTEThenClean):
+    """SMOTE, then TomekLinks over every class; imbalanced-learn compatible.
+
+    Parameters: as `SMOTEENN`, with ``tomek`` (default
+    ``TomekLinks(sampling_strategy="all")``) in place of ``enn``.
+    """
+
+    _cleaner_param = "tomek"
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        smote=None,
+        tomek=None,
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.smote = smote
+        self.tomek = tomek
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _default_cleaner(self):
+        return TomekLinks(
+            sampling_strategy="all",
+            device=self.device,
+            backend=self.backend,
+            max_memory=self.max_memory,
+        )

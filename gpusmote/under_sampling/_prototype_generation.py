@@ -1,0 +1,160 @@
+"""ClusterCentroids: replace a class by the centres of its k-means clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._random import check_random_state
+from .._validation import fmt_error
+from ..neighbors import kneighbors
+from ..over_sampling._smote import _clone
+from ._base import BaseUnderSampler
+
+__all__ = ["ClusterCentroids"]
+
+
+class ClusterCentroids(BaseUnderSampler):
+    """Under-sampling by cluster centroids, imbalanced-learn compatible.
+
+    Each class to under-sample is clustered into as many clusters as rows it keeps
+    (``estimator``, default `gpusmote.cluster.KMeans` on the compute device); the
+    class's rows are replaced by the centroids (``voting="soft"``) or by the row
+    nearest each centroid (``"hard"``). Output class by class, in sorted order. With the
+    same clustering estimator (e.g. scikit-learn's ``KMeans(random_state=0)``,
+    imbalanced-learn's default) the output equals imbalanced-learn's.
+
+    Parameters
+    ----------
+    sampling_strategy : as for imbalanced-learn's under-samplers
+    random_state : None, int, numpy.random.RandomState or torch.Generator
+    estimator : None or a clustering estimator with ``n_clusters`` and
+        ``cluster_centers_`` (cloned; a scikit-learn one gets numpy)
+    voting : {"auto", "soft", "hard"}; "auto" is "soft" (dense input)
+    device : "auto", "cpu", "cuda" or torch.device
+    backend, max_memory : for the "hard" voting search
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        estimator=None,
+        voting="auto",
+        device="auto",
+        backend="auto",
+        max_memory=None,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.estimator = estimator
+        self.voting = voting
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
+
+    def _check_params(self):
+        super()._check_params()
+        check_random_state(self.random_state)
+        if self.voting not in ("auto", "soft", "hard"):
+            raise ValueError(fmt_error("voting", '"auto", "soft" or "hard"', self.voting))
+        est = self.estimator
+        if est is not None and not (
+            hasattr(est, "fit") and hasattr(est, "get_params") and "n_clusters" in est.get_params()
+        ):
+            raise ValueError(
+                fmt_error(
+                    "estimator",
+                    "None or a clustering estimator with an n_clusters parameter and a fitted "
+                    "cluster_centers_",
+                    est,
+                )
+            )
+
+    def _estimator(self):
+        if self.estimator is None:
+            from ..cluster import KMeans
+
+            return KMeans(random_state=self.random_state, device=self.device_)
+        return _clone(self.estimator)
+
+    def fit_resample(self, X, y):
+        self._check_params()
+        data = self._prepare(X, y)
+        self.voting_ = "soft" if self.voting == "auto" else self.voting
+        dev = self.device_
+        X_all = data.X.to(dev)
+        codes = data.codes.to(dev)
+        est = self.estimator_ = self._estimator()
+        ours = type(est).__module__.startswith("gpusmote.")
+        blocks, rows = [], []
+        for ci, label in enumerate(data.classes):
+            members = (codes == ci).nonzero().squeeze(1)
+            X_c = X_all[members]
+            if label not in self.sampling_strategy_:
+                rows.append(X_c)
+                blocks.append((ci, members.numel()))
+                continue
+            n = self.sampling_strategy_[label]
+            est.set_params(n_clusters=n)
+            est.fit(X_c if ours else X_c.cpu().numpy())
+            if not hasattr(est, "cluster_centers_"):
+                raise RuntimeError(
+                    "`estimator` should be a clustering estimator exposing a fitted parameter "
+                    "`cluster_centers_`."
+                )
+            centres = torch.as_tensor(
+                np.asarray(est.cluster_centers_) if not ours else est._centres
+            )
+            centres = centres.to(dev, X_c.dtype)
+            if self.voting_ == "hard":
+                search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+                X_search = X_c.to(torch.float64 if X_c.dtype == torch.float64 else torch.float32)
+                nearest = kneighbors(
+                    X_search,
+                    1,
+                    Y=centres.to(X_search.dtype),
+                    exclude_self=False,
+                    return_distance=False,
+                    **search,
+                )[:, 0]
+                rows.append(X_c[nearest])
+            else:
+                rows.append(centres)
+            blocks.append((ci, n))
+        return _output(data, torch.cat(rows), blocks)
+
+
+def _output(data, X_rows: torch.Tensor, blocks):
+    """The rows ``X_rows`` and the labels of ``blocks`` in the input's containers."""
+    y_buf = _labels(data, blocks, X_rows.shape[0])
+    if data.x_kind == "tensor":
+        X_out = X_rows.to(data.X_in.device, data.X_in.dtype)
+    else:
+        arr = X_rows.cpu().numpy()
+        dtype = np.asarray(data.X_in.iloc[:1] if data.x_kind == "dataframe" else data.X_in).dtype
+        arr = arr.astype(dtype if dtype.kind == "f" else np.float64, copy=False)
+        if data.x_kind == "dataframe":
+            import pandas as pd
+
+            X_out = pd.DataFrame(arr, columns=data.columns).astype(data.X_in.dtypes.to_dict())
+        elif data.x_kind == "list":
+            X_out = arr.tolist()
+        else:
+            X_out = arr
+    return X_out, data.finish_labels(y_buf, X_out)
+
+
+def _labels(data, blocks, total: int):
+    if hasattr(data, "classes_tensor"):
+        out = torch.empty(total, dtype=data.y_in.dtype, device=data.y_in.device)
+        classes = data.classes_tensor.to(data.y_in.device)
+    else:
+        out = np.empty(total, dtype=data.y_array.dtype)
+        classes = data.classes_array
+    start = 0
+    for ci, count in blocks:
+        out[start : start + count] = classes[ci]
+        start += count
+    return out

@@ -23,9 +23,11 @@ def _n_candidates(k: int, available: int) -> int:
 # Five runs of scripts/bench_neighbors.py on the 2-core CPU of BENCHMARKS.md (gpusmote
 # torch vs gpusmote faiss-flat): at d = 64, faiss won 4 of 5 at n = 20k and 50k, mostly by
 # 10-30 %; at d = 16 torch won 3 of 5 at both sizes, and at n = 5k torch won. The
-# machine's speed varies up to 2x between runs.
+# machine's speed varies up to 2x between runs. At d = 32 torch won every run: self k-NN
+# of 100k rows, torch 11.4-16.4 s vs faiss 18.9-20.7 s (k = 1 and 4, two runs each), so
+# d = 32 stays on torch.
 _FAISS_CPU_MIN_WORK = 2.5e10  # n * m * d: 20k x 20k at d = 64
-_FAISS_CPU_MIN_DIM = 32
+_FAISS_CPU_MIN_DIM = 33
 
 
 def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: int):
@@ -33,7 +35,7 @@ def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: i
 
     CUDA: the torch engine (faiss-cpu would copy to the host). CPU: exact faiss
     ``IndexFlatL2`` when faiss is installed, the search is large (n * m * d >= 2.5e10)
-    with d >= 32, and its float32 copies of the data fit in half of ``max_memory``
+    with d > 32, and its float32 copies of the data fit in half of ``max_memory``
     (faiss allocates outside gpusmote's plan); otherwise the torch engine. Both are
     exact and return the same neighbours.
     """

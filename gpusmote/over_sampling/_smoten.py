@@ -9,6 +9,7 @@ import torch
 from .._random import Stream
 from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
+from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
 from ._smote import _clone
 from ._smotenc import _TableSampler
 
@@ -83,7 +84,7 @@ class SMOTEN(_TableSampler):
         codes = table.codes.to(dev)
         labels = data.codes.to(dev)
         n_classes = len(data.classes)
-        tables = _vdm_tables(codes, labels, n_classes, [len(c) for c in table.categories])
+        tables = vdm_tables(codes, labels, n_classes, [len(c) for c in table.categories])
         budget = resolve_budget(self.max_memory, dev)
         stream = Stream(self.random_state)
         new_codes, blocks = [], []
@@ -118,68 +119,9 @@ class SMOTEN(_TableSampler):
             return vdm_kneighbors(Cc, tables, int(k) + 1, budget)
         est = _clone(k)
         est.set_params(metric="precomputed")
-        dist = _vdm_block(Cc, Cc, tables).cpu().numpy()
+        dist = vdm_block(Cc, Cc, tables).cpu().numpy()
         est.fit(dist)
         return torch.as_tensor(est.kneighbors(dist, return_distance=False)).to(Cc.device)
-
-
-def _vdm_tables(codes, labels, n_classes: int, n_categories: list[int]) -> list[torch.Tensor]:
-    """Per column, the (c, c) table of squared VDM terms between its categories:
-    ``(sum over classes |P(class | a) - P(class | b)|) ** 2`` in float64, the
-    probabilities as imbalanced-learn's ``ValueDifferenceMetric`` computes them."""
-    out = []
-    for f, n_cat in enumerate(n_categories):
-        counts = torch.zeros((n_cat, n_classes), dtype=torch.float64, device=codes.device)
-        counts.index_put_((codes[:, f], labels), torch.ones_like(labels, dtype=torch.float64), True)
-        proba = torch.nan_to_num(counts / counts.sum(1, keepdim=True))
-        l1 = (proba[:, None, :] - proba[None, :, :]).abs().sum(-1)
-        out.append(l1 * l1)
-    return out
-
-
-def _vdm_block(Q: torch.Tensor, D: torch.Tensor, tables) -> torch.Tensor:
-    """(q, w) VDM distances, accumulated over columns in order as imbalanced-learn does."""
-    acc = torch.zeros((Q.shape[0], D.shape[0]), dtype=torch.float64, device=Q.device)
-    for f, table in enumerate(tables):
-        acc += table[Q[:, f, None], D[None, :, f]]
-    return acc
-
-
-def _smallest(values: torch.Tensor, k: int):
-    """(values, columns) of the k smallest entries of each row, ties to lower columns."""
-    kk = min(k, values.shape[1])
-    kth = values.topk(kk, dim=1, largest=False).values.amax(1, keepdim=True)
-    below = values < kth
-    tied = values == kth
-    need = kk - below.sum(1, keepdim=True)
-    chosen = below | (tied & (tied.cumsum(1) <= need))
-    cols = chosen.nonzero()[:, 1].view(values.shape[0], kk)
-    return values.gather(1, cols), cols
-
-
-def vdm_kneighbors(codes: torch.Tensor, tables, k: int, budget: int) -> torch.Tensor:
-    """(n, k) nearest rows of ``codes`` to each row (itself included), by (distance,
-    index), tile by tile within ``budget`` bytes."""
-    n = codes.shape[0]
-    per_entry = 8 * 4  # accumulator, gathered term, masks and cumulative count
-    entries = max(1, budget // per_entry)
-    bw = min(n, 4096, max(k, entries // 16))
-    bq = max(1, min(n, entries // bw))
-    out = torch.empty((n, k), dtype=torch.int64, device=codes.device)
-    for q0 in range(0, n, bq):
-        q = codes[q0 : q0 + bq]
-        best_v = best_i = None
-        for d0 in range(0, n, bw):
-            v, c = _smallest(_vdm_block(q, codes[d0 : d0 + bw], tables), k)
-            c = c + d0
-            if best_v is not None:
-                v, c = torch.cat([best_v, v], 1), torch.cat([best_i, c], 1)
-            c, order = c.sort(1)  # lower index first, then a stable sort by value
-            v = v.gather(1, order)
-            v, order = v.sort(dim=1, stable=True)
-            best_v, best_i = v[:, :k], c.gather(1, order)[:, :k]
-        out[q0 : q0 + bq] = best_i
-    return out
 
 
 def _mode(Cc: torch.Tensor, nn: torch.Tensor) -> torch.Tensor:

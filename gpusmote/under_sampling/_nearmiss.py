@@ -10,6 +10,7 @@ import torch
 
 from .._validation import fmt_error
 from ..neighbors import kneighbors
+from ..neighbors._farthest import farthest_distances
 from ..neighbors._memory import resolve_budget
 from ._base import BaseUnderSampler, check_neighbours_param
 
@@ -37,6 +38,17 @@ class NearMiss(BaseUnderSampler):
     version : {1, 2, 3}, default=1
     n_neighbors, n_neighbors_ver3 : int or object with ``kneighbors``, default=3
     device, backend, max_memory : as for `gpusmote.SMOTE`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import NearMiss
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = NearMiss(version=1).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [20, 20]
     """
 
     def __init__(
@@ -101,7 +113,9 @@ class NearMiss(BaseUnderSampler):
                 order = _stable_order(score, descending=False)
                 chosen = order
             elif self.version == 2:
-                score = _farthest_sum(X_min, X_c, k, resolve_budget(self.max_memory, X.device))
+                score = farthest_distances(
+                    X_min, X_c, k, resolve_budget(self.max_memory, X.device)
+                ).sum(1)
                 chosen = _stable_order(score, descending=False)
             else:
                 k3 = self._k(self.n_neighbors_ver3)
@@ -141,29 +155,3 @@ def _stable_order(score: torch.Tensor, *, descending: bool) -> np.ndarray:
     values = score.cpu().numpy()
     keys = -values if descending else values
     return np.argsort(keys, kind="stable")
-
-
-def _farthest_sum(database, queries, k: int, budget: int) -> torch.Tensor:
-    """(q,) float64 sum of each query's k largest distances to ``database``.
-
-    Candidates come from float64 products (``|q|^2 - 2 q.x + |x|^2``, centred), a
-    couple more than k; their distances are then measured exactly (float64
-    differences), so rounding in the products cannot change the result.
-    """
-    n = database.shape[0]
-    if k > n:
-        raise ValueError(fmt_error("n_neighbors", f"at most the number of minority rows ({n})", k))
-    centre = database.to(torch.float64).mean(0)
-    D = database.to(torch.float64) - centre
-    d_norm = D.square().sum(1)
-    kc = min(n, k + 2)
-    rows = max(1, min(queries.shape[0], budget // 8 // max(1, 3 * n)))
-    out = torch.empty(queries.shape[0], dtype=torch.float64, device=queries.device)
-    for a in range(0, queries.shape[0], rows):
-        q = queries[a : a + rows].to(torch.float64) - centre
-        approx = torch.addmm(d_norm, q, D.T, alpha=-2.0).add_(q.square().sum(1, keepdim=True))
-        cand = approx.topk(kc, dim=1).indices  # (r, kc) farthest candidates
-        exact = (D[cand] - q[:, None, :]).square().sum(-1).sqrt()
-        top = exact.topk(k, dim=1).values.flip(1)  # ascending, as sklearn's sorted tail
-        out[a : a + rows] = top.sum(1)
-    return out

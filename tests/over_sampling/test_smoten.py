@@ -87,12 +87,12 @@ def test_tensor_codes_on_the_device(device):
 
 
 def test_tiles_do_not_change_the_neighbours():
-    from gpusmote.over_sampling._smoten import _vdm_block, _vdm_tables, vdm_kneighbors
+    from gpusmote.neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
 
     X, y = _nominal(n=500, seed=5)
     codes = torch.as_tensor(np.searchsorted(sorted(set(X.ravel())), X))
-    tables = _vdm_tables(codes, torch.as_tensor(y), 3, [int(c.max()) + 1 for c in codes.T])
-    full = _vdm_block(codes, codes, tables)
+    tables = vdm_tables(codes, torch.as_tensor(y), 3, [int(c.max()) + 1 for c in codes.T])
+    full = vdm_block(codes, codes, tables)
     # reference: the full matrix ordered by (distance, index)
     order = full.sort(dim=1, stable=True).indices[:, :6].numpy()
     for budget in (10_000, 60_000, 1 << 30):  # 19, 117 and all columns per tile

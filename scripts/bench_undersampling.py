@@ -55,34 +55,32 @@ def _row(name, params, X, y, device, repeat) -> str:
     extra = {"device": device} if "device" in mine().get_params() else {}
     a, b = mine(**params, **extra), theirs(**params)
     cpu = torch.device("cpu")
-    timed = _race(
-        {
-            "gpusmote": (lambda: a.fit_resample(X, y), device),
-            "imblearn": (lambda: b.fit_resample(X, y), cpu),
-        },
-        repeat,
-    )
-    (g, (Xg, _)), (i, (Xi, _)) = timed["gpusmote"], timed["imblearn"]
-    if hasattr(b, "sample_indices_"):
-        same = np.array_equal(a.sample_indices_, b.sample_indices_)
-        ia, ib = np.asarray(a.sample_indices_), np.asarray(b.sample_indices_)
-        if not same and ia.shape == ib.shape and set(ia.tolist()) == set(ib.tolist()):
-            moved = int((ia != ib).sum())
-            label = name + "".join(f" {k}={v}" for k, v in params.items() if k != "random_state")
-            shape = f"{len(y):,} x {X.shape[1]} ({int(y.sum()):,})"
-            return (
-                f"| {label} | {shape} | {i:.2f} | {g:.2f} | {g / i:.2f} "
-                f"| same rows, {moved:,} in another order |"
-            )
-    else:
-        same = Xg.shape == Xi.shape and np.allclose(Xg, Xi, rtol=1e-4)
-    if not same and Xg.shape == Xi.shape and not hasattr(b, "sample_indices_"):
-        differ = int((~np.isclose(Xg, Xi, rtol=1e-4).all(1)).sum())
-        same_text = f"{differ:,} of {len(Xg):,} rows differ"
-    else:
-        same_text = "yes" if same else f"no ({len(Xg):,} vs {len(Xi):,} rows)"
     label = name + "".join(f" {k}={v}" for k, v in params.items() if k != "random_state")
     shape = f"{len(y):,} x {X.shape[1]} ({int(y.sum()):,})"
+    try:
+        timed = _race(
+            {
+                "gpusmote": (lambda: a.fit_resample(X, y), device),
+                "imblearn": (lambda: b.fit_resample(X, y), cpu),
+            },
+            repeat,
+        )
+    except MemoryError as exc:  # NearMiss-2: imbalanced-learn's full distance matrix
+        g = _race({"gpusmote": (lambda: a.fit_resample(X, y), device)}, repeat)["gpusmote"][0]
+        return f"| {label} | {shape} | out of memory ({exc}) | {g:.2f} | n/a | n/a |"
+    (g, (Xg, _)), (i, (Xi, _)) = timed["gpusmote"], timed["imblearn"]
+    if hasattr(b, "sample_indices_"):
+        ia, ib = np.asarray(a.sample_indices_), np.asarray(b.sample_indices_)
+        same = np.array_equal(ia, ib)
+        if not same and ia.shape == ib.shape and set(ia.tolist()) == set(ib.tolist()):
+            same_text = f"same rows, {int((ia != ib).sum()):,} in another order"
+        else:
+            same_text = "yes" if same else f"no ({len(ia):,} vs {len(ib):,} rows kept)"
+    elif Xg.shape == Xi.shape:
+        differ = int((~np.isclose(Xg, Xi, rtol=1e-4).all(1)).sum())
+        same_text = "yes" if differ == 0 else f"{differ:,} of {len(Xg):,} rows differ"
+    else:
+        same_text = f"no ({len(Xg):,} vs {len(Xi):,} rows)"
     return f"| {label} | {shape} | {i:.2f} | {g:.2f} | {g / i:.2f} | {same_text} |"
 
 

@@ -54,6 +54,17 @@ class SMOTEENN(_SMOTEThenClean):
     enn : None or a cleaning sampler (cloned); default
         ``EditedNearestNeighbours(sampling_strategy="all")``
     device, backend, max_memory : for the default SMOTE and ENN
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.combine import SMOTEENN
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = SMOTEENN(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [32, 37]
     """
 
     _cleaner_param = "enn"
@@ -91,6 +102,17 @@ class SMOTETomek(_SMOTEThenClean):
 
     Parameters: as `SMOTEENN`, with ``tomek`` (default
     ``TomekLinks(sampling_strategy="all")``) in place of ``enn``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.combine import SMOTETomek
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = SMOTETomek(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [54, 54]
     """
 
     _cleaner_param = "tomek"

@@ -121,6 +121,17 @@ class CondensedNearestNeighbour(_SeededKNN):
     n_neighbors : None (1), int or a KNeighborsClassifier
     n_seeds_S : int, default=1
     device, backend, max_memory : as for `gpusmote.SMOTE`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import CondensedNearestNeighbour
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = CondensedNearestNeighbour(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [22, 20]
     """
 
     def _select(self, data) -> np.ndarray:
@@ -183,6 +194,17 @@ class OneSidedSelection(_SeededKNN):
     ``sample_indices_`` as imbalanced-learn for the same integer ``random_state``.
 
     Parameters: as `CondensedNearestNeighbour`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import OneSidedSelection
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = OneSidedSelection(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [53, 20]
     """
 
     def _select(self, data) -> np.ndarray:

@@ -71,6 +71,16 @@ class EditedNearestNeighbours(_ENNCore):
     n_neighbors : int or object with ``kneighbors``, default=3
     kind_sel : {"all", "mode"}, default="all"
     device, backend, max_memory : as for `gpusmote.SMOTE`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import EditedNearestNeighbours
+    >>> X = np.r_[np.zeros((10, 2)), np.ones((3, 2)), [[0.01, 0.0]]]
+    >>> y = np.r_[np.zeros(10, int), np.ones(3, int), [0]]
+    >>> X_res, y_res = EditedNearestNeighbours(n_neighbors=2).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [11, 3]
     """
 
     def __init__(
@@ -117,6 +127,17 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
 
     Parameters: as `EditedNearestNeighbours`, and ``max_iter`` (default 100).
     Attributes: ``sample_indices_``, ``n_iter_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import RepeatedEditedNearestNeighbours
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = RepeatedEditedNearestNeighbours().fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [29, 20]
     """
 
     def __init__(
@@ -173,6 +194,17 @@ class AllKNN(_ENNCore):
     ``allow_minority``) or a class disappears; as imbalanced-learn.
 
     Parameters: as `EditedNearestNeighbours`, and ``allow_minority`` (default False).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import AllKNN
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = AllKNN().fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [31, 20]
     """
 
     def __init__(

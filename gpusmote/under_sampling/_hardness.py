@@ -46,6 +46,17 @@ class InstanceHardnessThreshold(BaseUnderSampler):
     random_state : None, int or numpy.random.RandomState
     cv : int, default=5
     n_jobs : int or None, for scikit-learn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import InstanceHardnessThreshold
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = InstanceHardnessThreshold(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [21, 20]
     """
 
     def __init__(

@@ -36,6 +36,17 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
     Attributes
     ----------
     sample_indices_, classes_to_clean_
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import NeighbourhoodCleaningRule
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = NeighbourhoodCleaningRule().fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [39, 20]
     """
 
     def __init__(

@@ -33,6 +33,17 @@ class ClusterCentroids(BaseUnderSampler):
     voting : {"auto", "soft", "hard"}; "auto" is "soft" (dense input)
     device : "auto", "cpu", "cuda" or torch.device
     backend, max_memory : for the "hard" voting search
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.under_sampling import ClusterCentroids
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (60, 2)), rng.normal(1.5, 1, (20, 2))]
+    >>> y = np.r_[np.zeros(60, int), np.ones(20, int)]
+    >>> X_res, y_res = ClusterCentroids(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res).tolist()
+    [20, 20]
     """
 
     def __init__(

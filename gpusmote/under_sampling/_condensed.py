@@ -103,6 +103,30 @@ class _SeededKNN(BaseCleaningSampler):
         _check_classifier_k(self.n_neighbors)
         check_int(self.n_seeds_S, "n_seeds_S", minimum=1)
 
+    def _select(self, data) -> np.ndarray:
+        X, codes = self._points(data), data.codes.to(self.device_)
+        k = _check_classifier_k(self.n_neighbors)
+        rs = Stream(self.random_state).continuing()
+        counts = data.class_counts()
+        mi = data.classes.index(min(counts, key=counts.get))
+        minority = (codes == mi).nonzero().squeeze(1)
+        parts = []
+        for ci, label in enumerate(data.classes):
+            members = (codes == ci).nonzero().squeeze(1)
+            if label not in self.sampling_strategy_:
+                parts.append(members)
+                continue
+            sel = torch.from_numpy(rs.randint(0, counts[label], size=self.n_seeds_S))
+            parts.append(self._keep(X, codes, minority, members, sel.to(X.device), ci, k))
+        return self._finish_selection(X, codes, torch.cat(parts), data).cpu().numpy()
+
+    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
+        """The rows of class ``ci`` kept, given the seed positions ``sel``."""
+        raise NotImplementedError
+
+    def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
+        return under
+
 
 class CondensedNearestNeighbour(_SeededKNN):
     """Condensed nearest neighbour, imbalanced-learn compatible.
@@ -134,25 +158,8 @@ class CondensedNearestNeighbour(_SeededKNN):
     [22, 20]
     """
 
-    def _select(self, data) -> np.ndarray:
-        X, codes = self._points(data), data.codes.to(self.device_)
-        k = _check_classifier_k(self.n_neighbors)
-        rs = Stream(self.random_state).continuing()
-        counts = data.class_counts()
-        mi = data.classes.index(min(counts, key=counts.get))
-        minority = (codes == mi).nonzero().squeeze(1)
-        parts = []
-        for ci, label in enumerate(data.classes):
-            members = (codes == ci).nonzero().squeeze(1)
-            if label not in self.sampling_strategy_:
-                parts.append(members.cpu().numpy())
-                continue
-            seeds = members[
-                torch.from_numpy(rs.randint(0, counts[label], size=self.n_seeds_S)).to(X.device)
-            ]
-            chosen = self._condense(X, codes, minority, members, seeds, ci, k)
-            parts.append(chosen)
-        return np.concatenate(parts)
+    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
+        return self._condense(X, codes, minority, members, members[sel], ci, k)
 
     def _condense(self, X, codes, minority, members, seeds, ci, k) -> np.ndarray:
         C = torch.cat([minority, seeds])
@@ -182,7 +189,7 @@ class CondensedNearestNeighbour(_SeededKNN):
             wrong = state.predict() != ci
             candidates = wrong & ~skip
             start = p + 1
-        return chosen.cpu().numpy()
+        return chosen
 
 
 class OneSidedSelection(_SeededKNN):
@@ -207,30 +214,18 @@ class OneSidedSelection(_SeededKNN):
     [53, 20]
     """
 
-    def _select(self, data) -> np.ndarray:
-        X, codes = self._points(data), data.codes.to(self.device_)
-        k = _check_classifier_k(self.n_neighbors)
-        rs = Stream(self.random_state).continuing()
-        counts = data.class_counts()
-        mi = data.classes.index(min(counts, key=counts.get))
-        minority = (codes == mi).nonzero().squeeze(1)
-        parts = []
-        for ci, label in enumerate(data.classes):
-            members = (codes == ci).nonzero().squeeze(1)
-            if label not in self.sampling_strategy_:
-                parts.append(members)
-                continue
-            sel = torch.from_numpy(rs.randint(0, counts[label], size=self.n_seeds_S))
-            seeds = members[sel.to(X.device)]
-            rest = torch.ones(members.numel(), dtype=torch.bool, device=X.device)
-            rest[sel.to(X.device)] = False
-            others = members[rest]
-            C = torch.cat([minority, seeds])
-            wrong = _KNNState(X[C], codes[C], X[others], k, self._search()).predict() != ci
-            parts += [seeds, others[wrong]]
-        under = torch.cat(parts)
+    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
+        seeds = members[sel]
+        rest = torch.ones(members.numel(), dtype=torch.bool, device=X.device)
+        rest[sel] = False
+        others = members[rest]
+        C = torch.cat([minority, seeds])
+        wrong = _KNNState(X[C], codes[C], X[others], k, self._search()).predict() != ci
+        return torch.cat([seeds, others[wrong]])
+
+    def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
+        """Tomek links among the kept rows are removed too."""
         cleaned = torch.tensor(
             [c in self.sampling_strategy_ for c in data.classes], device=X.device
         )
-        links = tomek_links(X[under], codes[under], cleaned, self._search())
-        return under[~links].cpu().numpy()
+        return under[~tomek_links(X[under], codes[under], cleaned, self._search())]

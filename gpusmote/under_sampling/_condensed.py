@@ -161,7 +161,7 @@ class CondensedNearestNeighbour(_SeededKNN):
     def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
         return self._condense(X, codes, minority, members, members[sel], ci, k)
 
-    def _condense(self, X, codes, minority, members, seeds, ci, k) -> np.ndarray:
+    def _condense(self, X, codes, minority, members, seeds, ci, k) -> torch.Tensor:
         C = torch.cat([minority, seeds])
         state = _KNNState(X[C], codes[C], X[members], k, self._search())
         n_s = members.numel()

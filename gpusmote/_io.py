@@ -258,14 +258,15 @@ class SamplerData:
         """Labels: the input's, then ``count`` copies of each ``(class_index, count)`` block."""
         n = self.n if with_input else 0
         total = n + sum(count for _, count in blocks)
+        live = self.y_in is not None  # before `release`: the labels themselves
         if hasattr(self, "classes_tensor"):
-            dtype, device = (self.y_in.dtype, self.y_in.device) if with_input else self._y_spec
+            dtype, device = (self.y_in.dtype, self.y_in.device) if live else self._y_spec
             out = torch.empty(total, dtype=dtype, device=device)
             if with_input:
                 out[:n] = self.y_in.reshape(-1)
             classes = self.classes_tensor.to(device)
         else:
-            dtype = self.y_array.dtype if with_input else self._y_spec[0]
+            dtype = self.y_array.dtype if live else self._y_spec[0]
             out = np.empty(total, dtype=dtype)
             if with_input:
                 out[:n] = self.y_array

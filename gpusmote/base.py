@@ -99,6 +99,15 @@ class BaseSampler(ParamsMixin):
         self._prepare(X, y).release()
         return self
 
+    def _resolve_strategy(self, data) -> None:
+        """``sampling_strategy_`` from the class counts (and the labels, for a callable)."""
+        self.sampling_strategy_ = resolve(
+            self.sampling_strategy,
+            data.class_counts(),
+            self._sampling_type,
+            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
+        )
+
     def _resolve_device(self, X):
         data_device = X.device if isinstance(X, torch.Tensor) else None
         return resolve_device(getattr(self, "device", "auto"), data_device=data_device)
@@ -108,12 +117,7 @@ class BaseSampler(ParamsMixin):
         self.device_ = self._resolve_device(X)
         data = SamplerData(X, y, self.device_)
         check_finite(data.X, "X")
-        self.sampling_strategy_ = resolve(
-            self.sampling_strategy,
-            data.class_counts(),
-            self._sampling_type,
-            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
-        )
+        self._resolve_strategy(data)
         self.n_features_in_ = data.n_features
         if data.columns is not None:
             self.feature_names_in_ = np.asarray([str(c) for c in data.columns], dtype=object)

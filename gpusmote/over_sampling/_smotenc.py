@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from .._random import Stream, smote_draws
-from .._strategy import resolve
 from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
 from ..neighbors._memory import resolve_budget
@@ -44,12 +43,7 @@ class _TableSampler(SMOTE):
         data = TableData(table, y, self.device_)
         if table.cont.shape[1]:
             check_finite(table.cont, "X")
-        self.sampling_strategy_ = resolve(
-            self.sampling_strategy,
-            data.class_counts(),
-            self._sampling_type,
-            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
-        )
+        self._resolve_strategy(data)
         self.n_features_in_ = table.d
         if table.columns is not None:
             self.feature_names_in_ = np.asarray([str(c) for c in table.columns], dtype=object)

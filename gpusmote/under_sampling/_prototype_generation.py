@@ -139,7 +139,7 @@ class ClusterCentroids(BaseUnderSampler):
 
 def _output(data, X_rows: torch.Tensor, blocks):
     """The rows ``X_rows`` and the labels of ``blocks`` in the input's containers."""
-    y_buf = _labels(data, blocks, X_rows.shape[0])
+    y_buf = data.y_buffer(blocks, with_input=False)
     if data.x_kind == "tensor":
         X_out = X_rows.to(data.X_in.device, data.X_in.dtype)
     else:
@@ -155,17 +155,3 @@ def _output(data, X_rows: torch.Tensor, blocks):
         else:
             X_out = arr
     return X_out, data.finish_labels(y_buf, X_out)
-
-
-def _labels(data, blocks, total: int):
-    if hasattr(data, "classes_tensor"):
-        out = torch.empty(total, dtype=data.y_in.dtype, device=data.y_in.device)
-        classes = data.classes_tensor.to(data.y_in.device)
-    else:
-        out = np.empty(total, dtype=data.y_array.dtype)
-        classes = data.classes_array
-    start = 0
-    for ci, count in blocks:
-        out[start : start + count] = classes[ci]
-        start += count
-    return out

@@ -63,17 +63,11 @@ class RandomUnderSampler(BaseUnderSampler):
         return self
 
     def _labels_and_strategy(self, X, y):
-        from .._strategy import resolve
 
         self._check_params()
         self.device_ = self._resolve_device(X)
         data = _LabelsOnly(X, y, self.device_)
-        self.sampling_strategy_ = resolve(
-            self.sampling_strategy,
-            data.class_counts(),
-            self._sampling_type,
-            y=data.labels_for_callable() if callable(self.sampling_strategy) else None,
-        )
+        self._resolve_strategy(data)
         return data
 
     def fit_resample(self, X, y):

@@ -154,3 +154,21 @@ def test_bad_input():
     with pytest.raises(ValueError, match=re.escape("`n_neighbors` must be at most")):
         ours.NearMiss(n_neighbors=10**5, device="cpu").fit_resample(X, y)
     assert np.isnan(X_nan[0, 0]) and not np.isnan(X).any()
+
+
+STRING_OK = [2, 3, 5, 7, 9, 14]  # imbalanced-learn's "mode" votes (scipy) refuse strings
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [METHODS[i] for i in STRING_OK], ids=[IDS[i] for i in STRING_OK]
+)
+def test_string_labels(name, params):
+    X, y = _data(seed=7)
+    labels = np.array(["cat", "dog", "emu"])[y]
+    a, b = _pair(name, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, ya = a.fit_resample(X, labels)
+        b.fit_resample(X, labels)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    assert ya.dtype == labels.dtype

@@ -81,8 +81,12 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
             )
 
     def _k(self) -> int:
+        """The classifier's k: the int; a neighbours object's ``n_neighbors - 1`` (it
+        counted the row itself); a k-NN classifier's own ``n_neighbors``."""
         k = self.n_neighbors
-        return int(k) if isinstance(k, numbers.Integral) else int(k.n_neighbors) - 1
+        if isinstance(k, numbers.Integral):
+            return int(k)
+        return int(k.n_neighbors) - (0 if hasattr(k, "predict") else 1)
 
     def _enn(self):
         from ..over_sampling._smote import _clone

@@ -29,7 +29,9 @@ class NearMiss(BaseUnderSampler):
       nearest of some minority row, the ``n_neighbors`` nearest minority rows, largest
       first (so fewer rows than asked may remain, with a warning, as there).
 
-    Distances are exact (float64 differences), searched on the compute device.
+    Distances are exact (float64 differences), searched on the compute device; a
+    neighbours object given as ``n_neighbors`` or ``n_neighbors_ver3`` searches instead
+    (with its own metric), on the host.
     ``sample_indices_`` equals imbalanced-learn's: class by class, each in rank order.
 
     Parameters
@@ -81,7 +83,8 @@ class NearMiss(BaseUnderSampler):
         return int(spec) if isinstance(spec, numbers.Integral) else int(spec.n_neighbors)
 
     def _distances(self, database, queries, k: int):
-        """(q, k) distances of each query's k nearest rows of ``database``, ascending."""
+        """(q, k) distances of each query's k nearest rows of ``database``, ascending:
+        gpusmote's exact search, or the ``n_neighbors`` object's own (its metric)."""
         if k > database.shape[0]:
             raise ValueError(
                 fmt_error(
@@ -90,8 +93,23 @@ class NearMiss(BaseUnderSampler):
                     k,
                 )
             )
+        if not isinstance(self.n_neighbors, numbers.Integral):
+            return self._object_search(self.n_neighbors, database, queries, k)[0]
         dist, _ = kneighbors(database, k, Y=queries, exclude_self=False, **self._search())
         return dist.to(torch.float64)
+
+    @staticmethod
+    def _object_search(spec, database, queries, k: int):
+        """``clone(spec).fit(database).kneighbors(queries, n_neighbors=k)`` as tensors."""
+        from ..over_sampling._smote import _clone
+
+        est = _clone(spec)
+        est.fit(database.cpu().numpy())
+        dist, ind = est.kneighbors(queries.cpu().numpy(), n_neighbors=k)
+        dev = queries.device
+        return torch.as_tensor(dist, dtype=torch.float64, device=dev), torch.as_tensor(
+            ind, device=dev
+        )
 
     def _select(self, data) -> np.ndarray:
         X, codes = self._points(data), data.codes.to(self.device_)
@@ -113,9 +131,14 @@ class NearMiss(BaseUnderSampler):
                 order = _stable_order(score, descending=False)
                 chosen = order
             elif self.version == 2:
-                score = farthest_distances(
-                    X_min, X_c, k, resolve_budget(self.max_memory, X.device)
-                ).sum(1)
+                if isinstance(self.n_neighbors, numbers.Integral):
+                    far = farthest_distances(
+                        X_min, X_c, k, resolve_budget(self.max_memory, X.device)
+                    )
+                else:  # the object's metric: all minority distances, as imbalanced-learn
+                    far = self._object_search(self.n_neighbors, X_min, X_c, X_min.shape[0])[0]
+                    far = far[:, -k:]
+                score = far.sum(1)
                 chosen = _stable_order(score, descending=False)
             else:
                 k3 = self._k(self.n_neighbors_ver3)
@@ -127,14 +150,17 @@ class NearMiss(BaseUnderSampler):
                             k3,
                         )
                     )
-                near = kneighbors(
-                    X_c,
-                    k3,
-                    Y=X_min,
-                    exclude_self=False,
-                    return_distance=False,
-                    **self._search(),
-                )
+                if isinstance(self.n_neighbors_ver3, numbers.Integral):
+                    near = kneighbors(
+                        X_c,
+                        k3,
+                        Y=X_min,
+                        exclude_self=False,
+                        return_distance=False,
+                        **self._search(),
+                    )
+                else:
+                    near = self._object_search(self.n_neighbors_ver3, X_c, X_min, k3)[1]
                 candidates = torch.unique(near.reshape(-1))  # sorted, as np.unique
                 score = self._distances(X_min, X_c[candidates], k).sum(1)
                 chosen = candidates.cpu().numpy()[_stable_order(score, descending=True)]

@@ -172,3 +172,26 @@ def test_string_labels(name, params):
         b.fit_resample(X, labels)
     np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
     assert ya.dtype == labels.dtype
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_near_miss_searches_with_a_given_neighbours_object(version):
+    """A non-Euclidean neighbours object is honoured (its own kneighbors), as there."""
+    neighbors = pytest.importorskip("sklearn.neighbors")
+    X, y = _data(seed=8)
+    params = {
+        "version": version,
+        "n_neighbors": neighbors.NearestNeighbors(n_neighbors=4, metric="manhattan"),
+        "n_neighbors_ver3": neighbors.NearestNeighbors(n_neighbors=2, metric="manhattan"),
+    }
+    a, b = _pair("NearMiss", params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a.fit_resample(X, y)
+        b.fit_resample(X, y)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    euclidean, _ = _pair("NearMiss", {"version": version, "n_neighbors": 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        euclidean.fit_resample(X, y)
+    assert not np.array_equal(euclidean.sample_indices_, a.sample_indices_)

@@ -166,14 +166,15 @@ class KMeansSMOTE(SMOTE):
                 continue
             if labels is None or not seeded:
                 labels = self._cluster(est, X_all if ours else data.X.cpu().numpy(), dev)
+                # each cluster's rows, in index order: a slice of the stable sort
+                order = torch.argsort(labels, stable=True)
+                sizes = torch.bincount(labels, minlength=n_clusters).tolist()
+                starts = np.cumsum([0] + sizes)
             ci = data.classes.index(label)
             threshold = self.cluster_balance_threshold_
             if isinstance(threshold, str):
                 threshold = n_samples / total / 2
-            valid, sparsity = [], []
-            order = torch.argsort(labels, stable=True)
-            sizes = torch.bincount(labels, minlength=n_clusters)[:n_clusters].tolist()
-            starts = np.cumsum([0] + torch.bincount(labels).tolist())
+            valid = []
             for cluster in range(n_clusters):
                 size = sizes[cluster]
                 if size == 0:

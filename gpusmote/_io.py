@@ -135,6 +135,10 @@ class SamplerData:
         self.X = as_feature_tensor(X, "X", home)
         self.n, self.n_features = self.X.shape
         self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
+        self._labels_for_rows(y)
+
+    def _labels_for_rows(self, y) -> None:
+        """`_labels`, then the check that there is one label per row of X."""
         self._labels(y)
         if self.codes.shape[0] != self.n:
             raise ValueError(

@@ -266,10 +266,4 @@ class TableData(SamplerData):
         self.X = table.cont  # continuous columns (maybe none): where the labels' codes live
         self.n, self.n_features = table.n, table.d
         self.columns = table.columns
-        self._labels(y)
-        if self.codes.shape[0] != self.n:
-            raise ValueError(
-                fmt_error(
-                    "y", f"one label per row of X ({self.n} rows)", f"{self.codes.shape[0]} labels"
-                )
-            )
+        self._labels_for_rows(y)

@@ -106,12 +106,4 @@ class _LabelsOnly(SamplerData):
         self.n = len(X)
         self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")
         self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
-        self._labels(y)
-        if self.codes.shape[0] != self.n:
-            from .._validation import fmt_error
-
-            raise ValueError(
-                fmt_error(
-                    "y", f"one label per row of X ({self.n} rows)", f"{self.codes.shape[0]} labels"
-                )
-            )
+        self._labels_for_rows(y)

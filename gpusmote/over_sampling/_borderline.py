@@ -10,7 +10,7 @@ import torch
 from .._random import Stream, smote_draws
 from .._validation import check_int, fmt_error
 from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, interpolate_into, neighbours_excluding
+from ._smote import SMOTE, interpolate_into, neighbours_excluding, require_more_rows
 
 __all__ = ["BorderlineSMOTE"]
 
@@ -148,15 +148,7 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 continue
             self.in_danger_indices[label] = members[danger].cpu().numpy()
             if self.kind == "borderline-1":
-                if members.numel() <= k:
-                    raise ValueError(
-                        fmt_error(
-                            "k_neighbors",
-                            f"smaller than the number of rows of class {label!r}, "
-                            f"which has {members.numel()}",
-                            k,
-                        )
-                    )
+                require_more_rows(members.numel(), k, label)
                 source = X_all[members]  # rows and neighbours index the class's rows
                 base_rows = danger.nonzero().squeeze(1)
                 nn = neighbours_excluding(source, source[base_rows], base_rows, k, search)

@@ -174,15 +174,7 @@ class SMOTE(BaseSampler):
         n_c = Xc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):
-            if n_c <= k:
-                raise ValueError(
-                    fmt_error(
-                        "k_neighbors",
-                        f"smaller than the number of rows of class {label!r}, which has "
-                        f"{n_c} (SMOTE needs k_neighbors + 1 rows in each class it over-samples)",
-                        k,
-                    )
-                )
+            require_more_rows(n_c, k, label)
             nn = kneighbors(
                 Xc,
                 int(k),
@@ -261,6 +253,19 @@ class SMOTE(BaseSampler):
         self._fitted_class(klass)
         for start in range(0, n_samples, chunk_size):
             yield self.sample(min(chunk_size, n_samples - start), klass=klass)
+
+
+def require_more_rows(n_c: int, k: int, label) -> None:
+    """A class searched for ``k`` neighbours besides each row needs more than k rows."""
+    if n_c <= k:
+        raise ValueError(
+            fmt_error(
+                "k_neighbors",
+                f"smaller than the number of rows of class {label!r}, which has "
+                f"{n_c} (SMOTE needs k_neighbors + 1 rows in each class it over-samples)",
+                k,
+            )
+        )
 
 
 def neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Tensor:

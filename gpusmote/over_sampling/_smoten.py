@@ -7,10 +7,9 @@ import numbers
 import torch
 
 from .._random import Stream
-from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
-from ._smote import _clone
+from ._smote import _clone, require_more_rows
 from ._smotenc import _TableSampler
 
 __all__ = ["SMOTEN"]
@@ -108,14 +107,7 @@ class SMOTEN(_TableSampler):
         n_c = Cc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):
-            if n_c <= k:
-                raise ValueError(
-                    fmt_error(
-                        "k_neighbors",
-                        f"smaller than the number of rows of class {label!r}, which has {n_c}",
-                        k,
-                    )
-                )
+            require_more_rows(n_c, k, label)
             return vdm_kneighbors(Cc, tables, int(k) + 1, budget)
         est = _clone(k)
         est.set_params(metric="precomputed")

@@ -98,3 +98,13 @@ def check_finite(t, param: str, chunk: int = 65536) -> None:
                 param, "finite (no NaN or infinity)", f"{bad} non-finite values in {tuple(t.shape)}"
             )
         )
+
+
+def check_neighbours(value, param: str) -> None:
+    """An int >= 1 or an object with ``fit`` and ``kneighbors`` (imbalanced-learn's rule)."""
+    import numbers
+
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        check_int(value, param, minimum=1)
+    elif not (hasattr(value, "kneighbors") and hasattr(value, "fit")):
+        raise TypeError(fmt_error(param, "an int or an object with fit and kneighbors", value))

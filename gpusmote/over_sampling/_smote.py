@@ -8,7 +8,7 @@ import numbers
 import torch
 
 from .._random import Stream, check_random_state, smote_draws
-from .._validation import check_int, fmt_error, parse_memory
+from .._validation import check_int, check_neighbours, fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._exact import drop_own
@@ -160,13 +160,7 @@ class SMOTE(BaseSampler):
         check_random_state(self.random_state)
         resolve_backend(self.backend)
         parse_memory(self.max_memory, "max_memory")
-        k = self.k_neighbors
-        if isinstance(k, numbers.Integral) and not isinstance(k, bool):
-            check_int(k, "k_neighbors", minimum=1)
-        elif not (hasattr(k, "kneighbors") and hasattr(k, "fit")):
-            raise TypeError(
-                fmt_error("k_neighbors", "an int or an object with fit and kneighbors", k)
-            )
+        check_neighbours(self.k_neighbors, "k_neighbors")
 
     def _graph(self, Xc: torch.Tensor, label):
         """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""

@@ -7,6 +7,7 @@ import numbers
 import torch
 
 from .._random import Stream
+from .._votes import mode_rows
 from ..neighbors._memory import resolve_budget
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
 from ._smote import _clone, require_more_rows
@@ -119,11 +120,4 @@ class SMOTEN(_TableSampler):
 def _mode(Cc: torch.Tensor, nn: torch.Tensor) -> torch.Tensor:
     """(n_c, n_features): per row and column, the most frequent code among the rows
     ``nn`` (n_c, k), ties to the smallest code (scipy.stats.mode)."""
-    out = torch.empty((Cc.shape[0], Cc.shape[1]), dtype=torch.int64, device=Cc.device)
-    for f in range(Cc.shape[1]):
-        values = Cc[:, f][nn]
-        counts = (values.unsqueeze(2) == values.unsqueeze(1)).sum(2)
-        top = counts.amax(1, keepdim=True)
-        big = torch.iinfo(torch.int64).max
-        out[:, f] = torch.where(counts == top, values, big).amin(1)
-    return out
+    return torch.stack([mode_rows(Cc[:, f][nn]) for f in range(Cc.shape[1])], 1)

@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from .._io import _kind
-from .._validation import check_int, fmt_error, parse_memory
+from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
+from ..over_sampling._smote import _clone
 
 __all__ = ["BaseUnderSampler", "BaseCleaningSampler", "take_rows"]
 
@@ -92,7 +93,7 @@ class BaseUnderSampler(BaseSampler):
                 **self._search(),
             )
             return drop_own(nns, own) if extra else nns
-        est = _clone_neighbours(spec)
+        est = _clone(spec)
         ours = isinstance(est, NearestNeighbors)
         points = X_all if ours else X_all.cpu().numpy()
         est.fit(points)
@@ -103,25 +104,3 @@ class BaseUnderSampler(BaseSampler):
 
 class BaseCleaningSampler(BaseUnderSampler):
     _sampling_type = "clean-sampling"
-
-
-def _clone_neighbours(spec):
-    from ..over_sampling._smote import _clone
-
-    return _clone(spec)
-
-
-def check_neighbours_param(value, param: str, minimum: int = 1) -> None:
-    """An int >= ``minimum`` or an object with ``kneighbors`` (imbalanced-learn's rule)."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        check_int(value, param, minimum=minimum)
-    elif not (hasattr(value, "kneighbors") and hasattr(value, "fit")):
-        raise TypeError(fmt_error(param, "an int or an object with fit and kneighbors", value))
-
-
-def mode_rows(labels: torch.Tensor) -> torch.Tensor:
-    """Per row of ``labels`` (r, k) int codes, the most frequent, ties to the smallest."""
-    counts = (labels.unsqueeze(2) == labels.unsqueeze(1)).sum(2)
-    top = counts.amax(1, keepdim=True)
-    big = torch.iinfo(torch.int64).max
-    return torch.where(counts == top, labels, big).amin(1)

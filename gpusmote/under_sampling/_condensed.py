@@ -9,6 +9,7 @@ import torch
 
 from .._random import Stream, check_random_state
 from .._validation import check_int, fmt_error
+from .._votes import mode_rows
 from ..neighbors import kneighbors
 from ._base import BaseCleaningSampler
 from ._tomek import tomek_links
@@ -66,8 +67,6 @@ class _KNNState:
 
     def predict(self) -> torch.Tensor:
         """The k-NN vote of every S row (ties to the smallest class code)."""
-        from ._base import mode_rows
-
         return mode_rows(self.codes[self.pos])
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 from .._strategy import resolve
-from .._validation import check_bool, check_int, fmt_error
-from ._base import BaseCleaningSampler, check_neighbours_param, mode_rows
+from .._validation import check_bool, check_int, check_neighbours, fmt_error
+from .._votes import mode_rows
+from ._base import BaseCleaningSampler
 
 __all__ = ["EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN"]
 
@@ -52,7 +53,7 @@ class _ENNCore(BaseCleaningSampler):
         return torch.cat(kept) if kept else codes.new_zeros(0)
 
     def _check_enn(self):
-        check_neighbours_param(self.n_neighbors, "n_neighbors")
+        check_neighbours(self.n_neighbors, "n_neighbors")
         _check_kind(self.kind_sel)
 
 

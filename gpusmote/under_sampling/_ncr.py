@@ -7,8 +7,9 @@ import numbers
 import numpy as np
 import torch
 
-from .._validation import fmt_error
-from ._base import BaseCleaningSampler, check_neighbours_param, mode_rows
+from .._validation import check_neighbours, fmt_error
+from .._votes import mode_rows
+from ._base import BaseCleaningSampler
 from ._enn import EditedNearestNeighbours
 
 __all__ = ["NeighbourhoodCleaningRule"]
@@ -70,7 +71,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
 
     def _check_params(self):
         super()._check_params()
-        check_neighbours_param(self.n_neighbors, "n_neighbors")
+        check_neighbours(self.n_neighbors, "n_neighbors")
         t = self.threshold_cleaning
         if not isinstance(t, numbers.Real) or isinstance(t, bool) or not t > 0:
             raise ValueError(fmt_error("threshold_cleaning", "a float > 0", t))

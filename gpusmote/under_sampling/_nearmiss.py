@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import fmt_error
+from .._validation import check_neighbours, fmt_error
 from ..neighbors import kneighbors
 from ..neighbors._farthest import farthest_distances
 from ..neighbors._memory import resolve_budget
-from ._base import BaseUnderSampler, check_neighbours_param
+from ._base import BaseUnderSampler
 
 __all__ = ["NearMiss"]
 
@@ -76,8 +76,8 @@ class NearMiss(BaseUnderSampler):
         super()._check_params()
         if self.version not in (1, 2, 3) or isinstance(self.version, bool):
             raise ValueError(fmt_error("version", "1, 2 or 3", self.version))
-        check_neighbours_param(self.n_neighbors, "n_neighbors")
-        check_neighbours_param(self.n_neighbors_ver3, "n_neighbors_ver3")
+        check_neighbours(self.n_neighbors, "n_neighbors")
+        check_neighbours(self.n_neighbors_ver3, "n_neighbors_ver3")
 
     def _k(self, spec) -> int:
         return int(spec) if isinstance(spec, numbers.Integral) else int(spec.n_neighbors)

@@ -9,10 +9,17 @@ from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, finish
 from ._faiss import FaissFlat, faiss_candidates, resolve_backend
-from ._memory import plan_rows, plan_torch, refine_bytes, resolve_budget, stream_rows
-from ._torch import torch_candidates
+from ._memory import (
+    plan_rows,
+    plan_symmetric,
+    plan_torch,
+    refine_bytes,
+    resolve_budget,
+    stream_rows,
+)
+from ._torch import symmetric_candidates, torch_candidates
 
-__all__ = ["kneighbors", "resolve_auto_backend"]
+__all__ = ["kneighbors", "resolve_auto_backend", "self_search_pays"]
 
 
 def _n_candidates(k: int, available: int) -> int:
@@ -48,6 +55,20 @@ def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: i
     except ModuleNotFoundError:
         return "torch"
     return FaissFlat()
+
+
+def self_search_pays(n: int, m: int, d: int, *, backend, device, max_memory) -> bool:
+    """Whether searching all ``n`` rows of X for themselves costs less than searching
+    ``m`` of them: on the CPU the torch engine's self-search computes half the products
+    (`_torch.symmetric_candidates`), so it pays when more than half the rows are asked
+    for. Callers then keep the rows they need."""
+    dev = resolve_device(device)
+    if dev.type != "cpu" or 2 * m <= n:
+        return False
+    spec = resolve_backend(backend)
+    if spec == "auto":
+        spec = resolve_auto_backend(dev, n, n, d, resolve_budget(max_memory, dev))
+    return spec == "torch"
 
 
 def kneighbors(
@@ -104,6 +125,10 @@ def kneighbors(
     float64) products are re-measured in float64 and certified against a bound on the
     rounding error; rows that cannot be certified (ties, near-duplicates) are searched
     again by direct float64 differences.
+
+    On the CPU a self-search (``Y`` omitted or ``X`` itself) computes each pair's
+    distance once and offers it to both rows, half the products of a search for other
+    queries; the neighbours are the same.
 
     Examples
     --------
@@ -163,8 +188,15 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
     problem = Problem(Xt, Yt, k, exclude_self, budget, kc)
     if spec == "auto":
         spec = resolve_auto_backend(dev, Xt.shape[0], Yt.shape[0], Xt.shape[1], budget)
-    if spec == "torch":
-        itemsize = torch.finfo(problem.cdtype).bits // 8
+    itemsize = torch.finfo(problem.cdtype).bits // 8
+    sym = None
+    if spec == "torch" and problem.same:
+        sym = plan_symmetric(
+            n=Xt.shape[0], d=Xt.shape[1], kc=kc, itemsize=itemsize, device=dev, budget=budget
+        )
+    if sym is not None:
+        tiles, refine_rows = symmetric_candidates(problem, sym), sym.refine_rows
+    elif spec == "torch":
         plan = plan_torch(
             n=Xt.shape[0],
             m=Yt.shape[0],

@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 
 from ._exact import Problem
-from ._memory import GROUP, TorchPlan
+from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan
 
-__all__ = ["torch_candidates"]
+__all__ = ["torch_candidates", "symmetric_candidates"]
 
 
 def _database_columns(P: Problem, a: int, b: int, out: torch.Tensor) -> torch.Tensor:
@@ -112,3 +112,165 @@ def _select_block(scores: torch.Tensor, kc: int, g: int):
         v, j = scores.gather(1, cols).topk(kc, dim=1, largest=False, sorted=False)
         return v, cols.gather(1, j)
     return scores.topk(min(kc, w), dim=1, largest=False, sorted=False)
+
+
+def _select_columns(scores: torch.Tensor, kc: int, g: int):
+    """`_select_block` down the columns: the kc smallest entries of each column of
+    ``scores`` (r, w), as (w, kc) values and row positions (same prefilter argument)."""
+    r, w = scores.shape
+    if g > 1 and r % g == 0 and r // g > kc:
+        mins = scores.view(r // g, g, w).amin(1).T.contiguous()  # (w, r // g), small
+        _, gi = mins.topk(kc, dim=1, largest=False, sorted=False)
+        rows = (gi.unsqueeze(2) * g + torch.arange(g, device=scores.device)).view(w, kc * g)
+        cols = torch.arange(w, device=scores.device).unsqueeze(1)
+        v, j = scores.view(-1)[rows * w + cols].topk(kc, dim=1, largest=False, sorted=False)
+        return v, rows.gather(1, j)
+    v, j = scores.topk(min(kc, r), dim=0, largest=False, sorted=False)
+    return v.T, j.T
+
+
+def _merge(run_v: torch.Tensor, run_i: torch.Tensor, v: torch.Tensor, c: torch.Tensor, kc: int):
+    """The kc smallest of two candidate sets per row."""
+    v = torch.cat([run_v, v], dim=1)
+    c = torch.cat([run_i, c], dim=1)
+    run_v, pos = v.topk(kc, dim=1, largest=False, sorted=False)
+    return run_v, c.gather(1, pos)
+
+
+class _Running:
+    """Every query's running top-kc (scores ``v``, rows ``i``, both (n, kc)) and its
+    bound ``bound`` (n,): the kc-th score, which a new candidate must beat."""
+
+    def __init__(self, n: int, kc: int, dtype, dev):
+        self.kc = kc
+        self.v = torch.full((n, kc), float("inf"), dtype=dtype, device=dev)
+        self.i = torch.zeros((n, kc), dtype=torch.int64, device=dev)
+        self.bound = self.v[:, 0].clone()
+
+    def merge_block(self, a: int, b: int, v: torch.Tensor, c: torch.Tensor) -> None:
+        """Queries ``a:b`` take the candidates ``v``/``c`` (b - a, any width)."""
+        self.v[a:b], self.i[a:b] = _merge(self.v[a:b], self.i[a:b], v, c, self.kc)
+        self.bound[a:b] = self.v[a:b].amax(1)
+
+    def merge_pairs(self, q: torch.Tensor, c: torch.Tensor, v: torch.Tensor) -> None:
+        """Candidate pairs (query ``q``, row ``c``, score ``v``), ``q`` ascending, any
+        number per query."""
+        kc = self.kc
+        rows, seg, counts = torch.unique_consecutive(q, return_inverse=True, return_counts=True)
+        pos = torch.arange(q.numel(), device=q.device) - (counts.cumsum(0) - counts)[seg] + kc
+        width = kc + int(counts.max())
+        vals = torch.full((rows.numel(), width), float("inf"), dtype=v.dtype, device=v.device)
+        idx = torch.zeros((rows.numel(), width), dtype=torch.int64, device=v.device)
+        vals[:, :kc], idx[:, :kc] = self.v[rows], self.i[rows]
+        vals[seg, pos], idx[seg, pos] = v, c
+        best, at = vals.topk(kc, dim=1, largest=False, sorted=False)
+        self.v[rows], self.i[rows], self.bound[rows] = best, idx.gather(1, at), best.amax(1)
+
+
+def _sparse_rows(scores, g: int, cap: int, run: _Running, q0: int, c0: int) -> bool:
+    """Row side of a block by bounds: only the groups of g columns whose minimum beats a
+    query's bound can hold new candidates; their entries that do are merged. False
+    (nothing done) when more than ``cap`` groups qualify: use the dense path."""
+    r, w = scores.shape
+    mins = scores.view(r, w // g, g).amin(2)
+    hit = (mins < run.bound[q0 : q0 + r, None]).nonzero()  # (query, group), by query
+    if hit.shape[0] > cap:
+        return False
+    if hit.shape[0]:
+        qs = hit[:, 0:1]
+        cols = hit[:, 1:2] * g + torch.arange(g, device=scores.device)
+        vals = scores.view(-1)[qs * w + cols]
+        keep = vals < run.bound[q0 + qs]
+        run.merge_pairs(qs.expand(-1, g)[keep] + q0, cols[keep] + c0, vals[keep])
+    return True
+
+
+def _sparse_columns(scores, g: int, cap: int, run: _Running, q0: int, c0: int) -> bool:
+    """`_sparse_rows` for the block's columns' queries (groups of g rows)."""
+    r, w = scores.shape
+    mins = scores.view(r // g, g, w).amin(1)
+    hit = (mins < run.bound[None, c0 : c0 + w]).T.nonzero()  # (query column, group)
+    if hit.shape[0] > cap:
+        return False
+    if hit.shape[0]:
+        cs = hit[:, 0:1]
+        rows = hit[:, 1:2] * g + torch.arange(g, device=scores.device)
+        vals = scores.view(-1)[rows * w + cs]
+        keep = vals < run.bound[c0 + cs]
+        run.merge_pairs(cs.expand(-1, g)[keep] + c0, rows[keep] + q0, vals[keep])
+    return True
+
+
+def symmetric_candidates(P: Problem, plan: SymmetricPlan):
+    """`torch_candidates` for a self-search (``Y`` is ``X``) from half the products.
+
+    Rows are taken in chunks of ``plan.query_tile``. A first pass gives every row the
+    kc best of its own chunk (the diagonal blocks). The sweep then computes, for chunk
+    ``[q0, q1)``, the blocks of columns from ``q1`` on: full squared working distances
+    (``[y, |y|^2, 1] . [-2x; 1; |x|^2]``, one GEMM) that serve both its rows' queries
+    and its columns' queries (a distance is symmetric). Each query keeps a running
+    top-kc and its bound (the kc-th score); only the groups of entries (64 along a row,
+    `COLUMN_GROUP` down a column) whose minimum beats the bound are looked at, so after
+    the first blocks little is selected. A
+    chunk is final once processed (earlier chunks gave the columns before it) and is
+    yielded then. Every other point is offered to each query exactly once and dropped
+    only when no better than kc kept ones, so the threshold is the same lower bound as
+    `torch_candidates`'.
+    """
+    n, d, kc, dtype, dev = P.n, P.d, P.kc, P.cdtype, P.device
+    bq, bw, g, cap = plan.query_tile, plan.db_tile, plan.group, plan.sparse_hits
+    n_pad = -(-n // GROUP) * GROUP
+    inf = float("inf")
+    # Padding columns are zero with +inf norms: they score +inf, never selected.
+    db = torch.zeros((d + 2, n_pad), dtype=dtype, device=dev)
+    db[-2] = 1.0
+    db[-1, n:] = inf
+    for a in range(0, n, P.chunk):
+        b = min(n, a + P.chunk)
+        rows = P.work(P.X, a, b)
+        db[-1, a:b] = rows.square().sum(1)
+        db[:d, a:b] = rows.T
+        db[:d, a:b] *= -2.0
+    x_max = float(db[-1, :n].max().to(torch.float64).sqrt())
+    every_row_is_candidate = kc >= n - int(P.exclude_self)
+    run = _Running(n_pad, kc, dtype, dev)
+    block = torch.empty(bq * max(bq, bw), dtype=dtype, device=dev)
+    queries = torch.ones((bq, d + 2), dtype=dtype, device=dev)
+
+    def load(q0: int, q1: int) -> torch.Tensor:
+        yw = queries[: q1 - q0]
+        P.work(P.X, q0, q1, out=yw[:, :d])
+        yw[:, d] = db[-1, q0:q1]
+        return yw
+
+    for q0 in range(0, n, bq):  # the diagonal blocks
+        q1 = min(n, q0 + bq)
+        r = q1 - q0
+        scores = block[: r * r].view(r, r)
+        torch.mm(load(q0, q1), db[:, q0:q1], out=scores)
+        if P.exclude_self:
+            scores.fill_diagonal_(inf)
+        v, c = _select_block(scores, kc, g)
+        run.merge_block(q0, q1, v, c + q0)
+
+    for q0 in range(0, n, bq):
+        q1 = min(n, q0 + bq)
+        r = q1 - q0
+        yw = load(q0, q1)
+        for c0 in range(q1, n, bw):
+            c1 = min(n_pad, c0 + bw)
+            w = c1 - c0
+            scores = block[: r * w].view(r, w)
+            torch.mm(yw, db[:, c0:c1], out=scores)
+            if not _sparse_rows(scores, g, cap, run, q0, c0):
+                v, c = _select_block(scores, kc, g)
+                run.merge_block(q0, q1, v, c + c0)
+            if not _sparse_columns(scores, COLUMN_GROUP, cap, run, q0, c0):
+                v, c = _select_columns(scores, kc, COLUMN_GROUP)
+                run.merge_block(c0, c1, v, c + q0)
+        y_norm = yw[:, :d].to(torch.float64).square().sum(1)
+        if every_row_is_candidate:
+            threshold = torch.full((r,), inf, dtype=torch.float64, device=dev)
+        else:
+            threshold = run.bound[q0:q1].to(torch.float64)
+        yield q0, run.i[q0:q1], threshold, P.slack(y_norm, x_max)

@@ -1,0 +1,102 @@
+"""The CPU self-search that computes each distance block once for both of its sides."""
+
+import numpy as np
+import pytest
+import torch
+
+import gpusmote.neighbors._api as api
+import gpusmote.neighbors._torch as engine
+from gpusmote.neighbors import kneighbors
+from gpusmote.neighbors._api import self_search_pays
+from gpusmote.neighbors._memory import plan_symmetric
+
+from .reference import naive_kneighbors
+
+CPU = torch.device("cpu")
+
+
+def _exact(X, k, dtype, **kwargs):
+    Xt = torch.as_tensor(X, dtype=dtype)
+    exclude = kwargs.pop("exclude_self", None)
+    if exclude is False:
+        kwargs.update(Y=Xt, exclude_self=False)
+    dist, ind = kneighbors(Xt, k, device="cpu", **kwargs)
+    ref_d, ref_i = naive_kneighbors(Xt.double().numpy(), k, exclude_self=exclude is not False)
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    rtol = 1e-12 if dtype == torch.float64 else 1e-6
+    np.testing.assert_allclose(dist.double().numpy(), ref_d, rtol=rtol, atol=0)
+    return dist, ind
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count symmetric searches, so that a test knows it ran that path."""
+    calls = []
+    original = engine.symmetric_candidates
+
+    def spy(P, plan):
+        calls.append(plan)
+        yield from original(P, plan)
+
+    monkeypatch.setattr(api, "symmetric_candidates", spy)
+    return calls
+
+
+def test_plan_only_for_cpu_self_searches_that_fit():
+    plan = plan_symmetric(n=3000, d=8, kc=8, itemsize=4, device=CPU, budget=256 << 20)
+    assert plan is not None and plan.query_tile % 64 == 0 and plan.db_tile >= plan.query_tile
+    cuda = torch.device("cuda")
+    assert plan_symmetric(n=3000, d=8, kc=8, itemsize=4, device=cuda, budget=256 << 20) is None
+    assert plan_symmetric(n=100, d=8, kc=8, itemsize=4, device=CPU, budget=256 << 20) is None
+    # the database and the running candidates must fit in half the budget
+    assert plan_symmetric(n=3000, d=8, kc=8, itemsize=4, device=CPU, budget=200_000) is None
+
+
+@pytest.mark.parametrize(
+    "n,d,k,exclude_self,budget",
+    [
+        (3000, 8, 5, True, None),  # three chunks of 1024 rows
+        (2500, 3, 10, False, None),  # each row its own first neighbour
+        (1500, 2, 7, True, 2_000_000),  # a small budget: small chunks, many blocks
+        (700, 32, 1, True, None),
+        (1000, 4, 300, True, None),  # more candidates than a chunk has rows: dense selection
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_symmetric_search_is_exact(n, d, k, exclude_self, budget, dtype, counted):
+    X = np.random.default_rng(n + d).normal(size=(n, d))
+    _exact(X, k, dtype, exclude_self=exclude_self, max_memory=budget)
+    assert counted, "the symmetric path did not run"
+    if budget is not None:
+        assert counted[0].query_tile < 1024
+
+
+def test_dense_fallback_is_exact(monkeypatch, counted):
+    """Blocks where too many groups beat the bounds go through the dense selection."""
+    monkeypatch.setattr(engine, "_sparse_rows", lambda *a: False)
+    monkeypatch.setattr(engine, "_sparse_columns", lambda *a: False)
+    X = np.random.default_rng(0).normal(size=(2100, 5))
+    _exact(X, 6, torch.float32)
+    assert counted
+
+
+def test_ties_and_duplicates(counted):
+    grid = np.stack(np.meshgrid(np.arange(9), np.arange(9), np.arange(9)), -1).reshape(-1, 3)
+    X = np.random.default_rng(1).permutation(np.r_[grid, grid[:200]])  # exact duplicates too
+    _exact(X.astype(np.float64), 8, torch.float32)
+    _exact(X.astype(np.float64), 8, torch.float64, max_memory=2_000_000)
+    assert len(counted) == 2
+
+
+def test_same_result_as_one_sided_search(monkeypatch):
+    X = torch.as_tensor(np.random.default_rng(2).normal(size=(2600, 16)), dtype=torch.float32)
+    sym = kneighbors(X, 5, device="cpu")
+    monkeypatch.setattr(api, "plan_symmetric", lambda **kw: None)
+    one_sided = kneighbors(X, 5, device="cpu")
+    assert torch.equal(sym[1], one_sided[1]) and torch.equal(sym[0], one_sided[0])
+
+
+def test_self_search_pays_on_cpu_for_most_rows():
+    assert self_search_pays(1000, 600, 8, backend="auto", device="cpu", max_memory=None)
+    assert not self_search_pays(1000, 400, 8, backend="auto", device="cpu", max_memory=None)
+    assert not self_search_pays(1000, 600, 8, backend="faiss", device="cpu", max_memory=None)

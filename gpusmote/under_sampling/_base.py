@@ -11,6 +11,7 @@ from .._io import _kind
 from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
+from ..neighbors._api import self_search_pays
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
 from ..over_sampling._smote import _clone
@@ -84,14 +85,20 @@ class BaseUnderSampler(BaseSampler):
                         k,
                     )
                 )
-            nns = kneighbors(
-                X_all,
-                k + extra,
-                Y=queries,
-                exclude_self=False,
-                return_distance=False,
-                **self._search(),
-            )
+            n, m, d = X_all.shape[0], queries.shape[0], X_all.shape[1]
+            if self_search_pays(n, m, d, **self._search()):
+                nns = kneighbors(
+                    X_all, k + extra, exclude_self=False, return_distance=False, **self._search()
+                )[own]
+            else:
+                nns = kneighbors(
+                    X_all,
+                    k + extra,
+                    Y=queries,
+                    exclude_self=False,
+                    return_distance=False,
+                    **self._search(),
+                )
             return drop_own(nns, own) if extra else nns
         est = _clone(spec)
         ours = isinstance(est, NearestNeighbors)

@@ -35,15 +35,22 @@ class _ENNCore(BaseCleaningSampler):
             np.asarray(classes, dtype=object)[codes.cpu().numpy()] if callable(strategy) else None
         )
         cleaned = resolve(strategy, present, "clean-sampling", y=y_now)
+        groups = [(ci, (codes == ci).nonzero().squeeze(1)) for ci in range(len(classes))]
+        # one search for the rows of every class cleaned (on the CPU, a self-search of
+        # all rows when they are most of them), split by class below
+        asked = [m for ci, m in groups if classes[ci] in cleaned and m.numel()]
+        table, at = None, 0
+        if asked:
+            rows = torch.cat(asked)
+            table = self._neighbours("n_neighbors", n_neighbors, X, X[rows], rows)
         kept = []
-        for ci, label in enumerate(classes):
-            members = (codes == ci).nonzero().squeeze(1)
+        for ci, members in groups:
             if members.numel() == 0:
                 continue
-            if label not in cleaned:
+            if classes[ci] not in cleaned:
                 kept.append(members)
                 continue
-            nns = self._neighbours("n_neighbors", n_neighbors, X, X[members], members)
+            nns, at = table[at : at + members.numel()], at + members.numel()
             labels = codes[nns]
             if kind_sel == "mode":
                 keep = mode_rows(labels) == ci

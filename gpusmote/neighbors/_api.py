@@ -16,6 +16,7 @@ from ._memory import (
     refine_bytes,
     resolve_budget,
     stream_rows,
+    symmetric_pays,
 )
 from ._torch import symmetric_candidates, torch_candidates
 
@@ -59,11 +60,12 @@ def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: i
 
 def self_search_pays(n: int, m: int, d: int, *, backend, device, max_memory) -> bool:
     """Whether searching all ``n`` rows of X for themselves costs less than searching
-    ``m`` of them: on the CPU the torch engine's self-search computes half the products
-    (`_torch.symmetric_candidates`), so it pays when more than half the rows are asked
+    ``m`` of them: where the torch engine's self-search computes half the products
+    (`_torch.symmetric_candidates`; on the CPU, from ``SYMMETRIC_MIN_ROWS`` rows and
+    ``SYMMETRIC_MIN_DIM`` features), it pays when more than half the rows are asked
     for. Callers then keep the rows they need."""
     dev = resolve_device(device)
-    if dev.type != "cpu" or 2 * m <= n:
+    if 2 * m <= n or not symmetric_pays(n, d, dev):
         return False
     spec = resolve_backend(backend)
     if spec == "auto":
@@ -126,9 +128,9 @@ def kneighbors(
     rounding error; rows that cannot be certified (ties, near-duplicates) are searched
     again by direct float64 differences.
 
-    On the CPU a self-search (``Y`` omitted or ``X`` itself) computes each pair's
-    distance once and offers it to both rows, half the products of a search for other
-    queries; the neighbours are the same.
+    On the CPU a large self-search (``Y`` omitted or ``X`` itself; at least 32,768 rows
+    of 32 or more features) computes each pair's distance once and offers it to both
+    rows, half the products of a search for other queries; the neighbours are the same.
 
     Examples
     --------

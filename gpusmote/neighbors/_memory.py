@@ -19,6 +19,7 @@ __all__ = [
     "plan_torch",
     "SymmetricPlan",
     "plan_symmetric",
+    "symmetric_pays",
     "plan_rows",
     "refine_bytes",
     "stream_rows",
@@ -152,6 +153,13 @@ def plan_torch(
 # best of 5): k = 4 2.26 s with 16 against 3.18 s with 64; k = 1 2.08 s against 2.21 s.
 # Rows keep groups of 64 (contiguous entries): 16 was slower there (2.88 s against 2.03 s).
 COLUMN_GROUP = 16
+# Where the symmetric search pays: its selection costs about the same per pair as the
+# one-sided search's, so halving the products wins only where they dominate. Measured on
+# the 2-core dev CPU (k-NN of all rows, best of 3, symmetric / one-sided): d = 16:
+# 1.62 (n = 5k), 1.63 (20k), 1.28 (50k); d = 64: 1.02 (20k), 0.71 (50k); d = 32:
+# 0.69 (50k, k = 1), 0.92 (50k, k = 4), 0.58 (100k, k = 4).
+SYMMETRIC_MIN_ROWS = 32_768
+SYMMETRIC_MIN_DIM = 32
 _CPU_SYM_QUERY_TILE = 1024
 _CPU_SYM_DB_TILE = 4096
 
@@ -177,13 +185,23 @@ def _symmetric_bytes(bq: int, bw: int, g: int, d: int, kc: int, itemsize: int) -
     return rows + cols + bw * kc * (itemsize + 8) * 4
 
 
+def symmetric_pays(n: int, d: int, device: torch.device) -> bool:
+    """Whether a self-search of ``n`` rows of ``d`` features takes the symmetric path."""
+    return (
+        device.type == "cpu"
+        and n >= max(SYMMETRIC_MIN_ROWS, 2 * GROUP + 1)
+        and d >= SYMMETRIC_MIN_DIM
+    )
+
+
 def plan_symmetric(
     *, n: int, d: int, kc: int, itemsize: int, device: torch.device, budget: int
 ) -> SymmetricPlan | None:
     """Tiles for a symmetric self-search, or None where the one-sided plan is the one:
-    on CUDA (not yet measured there), with fewer rows than two chunks, or when the
-    database, its norms and every row's running candidates take over half the budget."""
-    if device.type != "cpu" or n <= 2 * GROUP:
+    on CUDA (not yet measured there), below the sizes where it pays (`symmetric_pays`),
+    or when the database, its norms and every row's running candidates take over half
+    the budget."""
+    if not symmetric_pays(n, d, device):
         return None
     n_pad = -(-n // GROUP) * GROUP
     # the database columns, every row's running top-kc and its bound

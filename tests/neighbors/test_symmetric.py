@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import gpusmote.neighbors._api as api
+import gpusmote.neighbors._memory as memory
 import gpusmote.neighbors._torch as engine
 from gpusmote.neighbors import kneighbors
 from gpusmote.neighbors._api import self_search_pays
@@ -29,7 +30,15 @@ def _exact(X, k, dtype, **kwargs):
 
 
 @pytest.fixture
-def counted(monkeypatch):
+def small(monkeypatch):
+    """Take the symmetric path from a few hundred rows (by default it starts where it
+    pays, at 32,768 rows of 32 features)."""
+    monkeypatch.setattr(memory, "SYMMETRIC_MIN_ROWS", 0)
+    monkeypatch.setattr(memory, "SYMMETRIC_MIN_DIM", 1)
+
+
+@pytest.fixture
+def counted(monkeypatch, small):
     """Count symmetric searches, so that a test knows it ran that path."""
     calls = []
     original = engine.symmetric_candidates
@@ -42,7 +51,14 @@ def counted(monkeypatch):
     return calls
 
 
-def test_plan_only_for_cpu_self_searches_that_fit():
+def test_default_sizes_where_it_pays():
+    budget = 256 << 20
+    assert plan_symmetric(n=40_000, d=32, kc=4, itemsize=4, device=CPU, budget=budget)
+    assert plan_symmetric(n=40_000, d=16, kc=4, itemsize=4, device=CPU, budget=budget) is None
+    assert plan_symmetric(n=20_000, d=64, kc=4, itemsize=4, device=CPU, budget=budget) is None
+
+
+def test_plan_only_for_cpu_self_searches_that_fit(small):
     plan = plan_symmetric(n=3000, d=8, kc=8, itemsize=4, device=CPU, budget=256 << 20)
     assert plan is not None and plan.query_tile % 64 == 0 and plan.db_tile >= plan.query_tile
     cuda = torch.device("cuda")
@@ -88,7 +104,7 @@ def test_ties_and_duplicates(counted):
     assert len(counted) == 2
 
 
-def test_same_result_as_one_sided_search(monkeypatch):
+def test_same_result_as_one_sided_search(monkeypatch, small):
     X = torch.as_tensor(np.random.default_rng(2).normal(size=(2600, 16)), dtype=torch.float32)
     sym = kneighbors(X, 5, device="cpu")
     monkeypatch.setattr(api, "plan_symmetric", lambda **kw: None)
@@ -96,7 +112,33 @@ def test_same_result_as_one_sided_search(monkeypatch):
     assert torch.equal(sym[1], one_sided[1]) and torch.equal(sym[0], one_sided[0])
 
 
-def test_self_search_pays_on_cpu_for_most_rows():
+def test_self_search_pays_on_cpu_for_most_rows(small):
     assert self_search_pays(1000, 600, 8, backend="auto", device="cpu", max_memory=None)
     assert not self_search_pays(1000, 400, 8, backend="auto", device="cpu", max_memory=None)
     assert not self_search_pays(1000, 600, 8, backend="faiss", device="cpu", max_memory=None)
+
+
+def test_default_self_search_pays_only_where_symmetric():
+    assert not self_search_pays(1000, 900, 8, backend="auto", device="cpu", max_memory=None)
+    assert self_search_pays(40_000, 36_000, 32, backend="torch", device="cpu", max_memory=None)
+
+
+def test_cleaning_through_the_self_search_keeps_imbalanced_learns_rows(counted):
+    """ENN asks for most rows: it searches all of them once (symmetric) and keeps its own."""
+    imblearn = pytest.importorskip("imblearn.under_sampling")
+    from gpusmote.under_sampling import EditedNearestNeighbours, TomekLinks
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(1500, 6))
+    y = (rng.random(1500) < 0.2).astype(int)
+    X[y == 1] += 0.8
+    ours = EditedNearestNeighbours(device="cpu").fit(X, y)
+    ours.fit_resample(X, y)
+    theirs = imblearn.EditedNearestNeighbours().fit(X, y)
+    theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+    t_ours, t_theirs = TomekLinks(device="cpu"), imblearn.TomekLinks()
+    t_ours.fit_resample(X, y)
+    t_theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(t_ours.sample_indices_, t_theirs.sample_indices_)
+    assert len(counted) >= 2

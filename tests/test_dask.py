@@ -1,0 +1,209 @@
+"""gpusmote.dask.fit_resample on a real distributed.LocalCluster (worker processes)."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from gpusmote import SMOTE, RandomOverSampler  # noqa: E402
+from gpusmote.dask import fit_resample  # noqa: E402
+from gpusmote.neighbors import kneighbors  # noqa: E402
+from gpusmote.under_sampling import (  # noqa: E402
+    EditedNearestNeighbours,
+    RandomUnderSampler,
+)
+
+pytestmark = pytest.mark.dask
+
+N, D, N_MIN = 3000, 5, 150
+
+
+def _cluster(n_workers):
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        memory_limit="2GiB",
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster(2) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D)).astype(np.float32)
+    y = np.zeros(N, dtype=np.int64)
+    y[rng.choice(N, N_MIN, replace=False)] = 1
+    X[y == 1] += 1.0
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(D)])
+    df.insert(2, "label", y)  # the label column need not be last
+    return df
+
+
+def _smote(**kw):
+    return SMOTE(random_state=7, k_neighbors=5, device="cpu", **kw)
+
+
+def _on_segments(new, minority, k):
+    """Each new row lies on a segment from a minority row to one of its k nearest
+    minority rows, at u in [0, 1)."""
+    nn = kneighbors(minority, k, return_distance=False, device="cpu").numpy()
+    base = np.repeat(minority, k, axis=0)  # (n*k, d)
+    direction = minority[nn.ravel()] - base
+    diff = new[:, None, :] - base[None, :, :]  # (m, n*k, d)
+    u = (diff * direction).sum(-1) / (direction**2).sum(-1)
+    off = diff - u[..., None] * direction
+    ok = (np.linalg.norm(off, axis=-1) < 1e-4) & (u >= -1e-6) & (u < 1 + 1e-6)
+    return ok.any(1)
+
+
+def test_smote_counts_layout_and_segments(client, frame):
+    ddf = dd.from_pandas(frame, npartitions=4)
+    out = fit_resample(ddf, sampler=_smote(), target="label", rows_per_partition=1000)
+    n_new = (N - N_MIN) - N_MIN
+    assert out.npartitions == 4 + math.ceil(n_new / 1000)
+    res = out.compute()
+    assert res["label"].value_counts().to_dict() == {0: N - N_MIN, 1: N - N_MIN}
+    assert list(res.columns) == list(frame.columns)
+    pd.testing.assert_frame_equal(res.iloc[:N], frame)  # the originals, first, unchanged
+    new = res.iloc[N:]
+    assert (new["label"] == 1).all()
+    assert new.index.tolist() == list(range(N, N + n_new))
+    features = [c for c in frame.columns if c != "label"]
+    assert new[features].dtypes.eq(np.float32).all()
+    minority = frame.loc[frame["label"] == 1, features].to_numpy()
+    assert _on_segments(new[features].to_numpy(), minority, 5).all()
+    # the steps are spread over [0, 1), not stuck at an end
+    assert np.isfinite(new[features].to_numpy()).all()
+
+
+def test_same_output_for_one_or_two_workers_and_any_partitioning(client, frame):
+    two = fit_resample(
+        dd.from_pandas(frame, npartitions=4), sampler=_smote(), target="label"
+    ).compute()
+    with _cluster(1) as one_cluster, distributed.Client(one_cluster) as one:
+        result = fit_resample(
+            dd.from_pandas(frame, npartitions=7), sampler=_smote(), target="label"
+        )
+        one_worker = one.compute(result).result()
+    pd.testing.assert_frame_equal(two, one_worker)
+    # another seed gives other rows
+    other = fit_resample(
+        dd.from_pandas(frame, npartitions=4),
+        sampler=SMOTE(random_state=8, device="cpu"),
+        target="label",
+    ).compute()
+    assert not np.allclose(other.iloc[N:, 0].to_numpy(), two.iloc[N:, 0].to_numpy())
+
+
+class _KillOnce(distributed.WorkerPlugin):
+    """Kill the worker process the first time any worker starts a synthetic-rows task."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "gpusmote-synth" in str(key):
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.close(fd)
+            os._exit(1)
+
+
+def test_worker_killed_mid_run_gives_the_same_output(frame, tmp_path):
+    ddf = dd.from_pandas(frame, npartitions=4)
+
+    def run(c):
+        job = fit_resample(ddf, sampler=_smote(), target="label", rows_per_partition=500)
+        return c.compute(job).result()
+
+    with _cluster(2) as cluster, distributed.Client(cluster) as c:
+        expected = run(c)
+        marker = tmp_path / "killed"
+        c.register_plugin(_KillOnce(str(marker)), name="kill-once")
+        got = run(c)
+        assert marker.exists(), "no worker was killed"
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_too_many_rows_to_gather_is_a_clear_error(client, frame):
+    ddf = dd.from_pandas(frame, npartitions=4)
+    with pytest.raises(ValueError, match=r"max_gather.*3,000 bytes.*150 rows of class 1"):
+        fit_resample(ddf, sampler=_smote(), target="label", max_gather=1000)
+
+
+def test_arrays_in_and_out(client, frame):
+    features = [c for c in frame.columns if c != "label"]
+    X = da.from_array(frame[features].to_numpy(), chunks=(700, D))
+    y = da.from_array(frame["label"].to_numpy(), chunks=700)
+    X_res, y_res = fit_resample(X, y, sampler=_smote(), rows_per_partition=800)
+    Xr, yr = X_res.compute(), y_res.compute()
+    assert Xr.shape == (2 * (N - N_MIN), D) and np.bincount(yr).tolist() == [N - N_MIN] * 2
+    np.testing.assert_array_equal(Xr[:N], frame[features].to_numpy())
+    minority = frame.loc[frame["label"] == 1, features].to_numpy()
+    assert _on_segments(Xr[N:], minority, 5).all()
+    # RandomOverSampler copies minority rows
+    X_ros, y_ros = fit_resample(X, y, sampler=RandomOverSampler(random_state=0))
+    new = X_ros.compute()[N:]
+    assert new.shape[0] == N - 2 * N_MIN
+    assert {tuple(r) for r in new} <= {tuple(r) for r in minority}
+
+
+def test_random_under_sampler_keeps_rows_in_order_whatever_the_partitioning(client, frame):
+    outs = []
+    for parts in (4, 7):
+        ddf = dd.from_pandas(frame, npartitions=parts)
+        outs.append(fit_resample(ddf, sampler=RandomUnderSampler(random_state=3), target="label"))
+    a, b = (o.compute() for o in outs)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["label"].value_counts().to_dict() == {0: N_MIN, 1: N_MIN}
+    assert a.index.is_monotonic_increasing  # original order
+    pd.testing.assert_frame_equal(a, frame.loc[a.index])
+    other = fit_resample(
+        dd.from_pandas(frame, npartitions=4),
+        sampler=RandomUnderSampler(random_state=4),
+        target="label",
+    ).compute()
+    assert not other.index.equals(a.index)
+
+
+def test_unsupported_samplers_and_parameters(frame):
+    ddf = dd.from_pandas(frame, npartitions=2)
+    with pytest.raises(TypeError, match="not supported on dask"):
+        fit_resample(ddf, sampler=EditedNearestNeighbours(), target="label")
+    with pytest.raises(TypeError, match="random_state"):
+        fit_resample(ddf, sampler=SMOTE(random_state=np.random.RandomState(0)), target="label")
+    with pytest.raises(ValueError, match="target"):
+        fit_resample(ddf, sampler=_smote(), target="nope")
+    with pytest.raises(TypeError, match="X"):
+        fit_resample(frame, sampler=_smote(), target="label")
+    with pytest.raises(TypeError, match="sampling_strategy"):
+        fit_resample(ddf, sampler=SMOTE(sampling_strategy=lambda y: {1: 10}), target="label")
+    with pytest.raises(ValueError, match="rows_per_partition"):
+        fit_resample(ddf, sampler=_smote(), target="label", rows_per_partition=0)
+
+
+def test_partitioned_parquet_dataset(client, frame, tmp_path):
+    """Read back from Parquet, where dask may partition a column alone differently."""
+    path = tmp_path / "data.parquet"
+    dd.from_pandas(frame, npartitions=6).to_parquet(path, write_index=False)
+    ddf = dd.read_parquet(path)
+    out = fit_resample(ddf, sampler=_smote(), target="label").compute()
+    assert out["label"].value_counts().to_dict() == {0: N - N_MIN, 1: N - N_MIN}
+    pd.testing.assert_frame_equal(out.iloc[:N].reset_index(drop=True), frame)
+    under = fit_resample(ddf, sampler=RandomUnderSampler(random_state=0), target="label")
+    assert under.compute()["label"].value_counts().to_dict() == {0: N_MIN, 1: N_MIN}

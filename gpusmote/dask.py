@@ -12,8 +12,11 @@ The work is a Dask graph, run by whatever scheduler is active (a
   in query blocks spread over the workers (on their GPUs where they have one), and
   generates the new rows in parallel tasks, one output partition of at most
   ``rows_per_partition`` rows each;
-- an under-sampler keeps rows by per-row decisions (a random key per row) without
-  gathering anything.
+- RandomUnderSampler keeps rows by a random key per row, without gathering anything;
+- EditedNearestNeighbours and TomekLinks decide per row from the global neighbour
+  graph of all rows, computed block by block (every partition's rows against every
+  partition: P^2 tasks, so for clusters with many workers), with only the labels (and
+  for TomekLinks each row's nearest row) gathered, 8 bytes per row each.
 
 Every random draw depends on (``random_state``, class, output partition) or on
 (``random_state``, global row number) only, never on the input's partitioning, the
@@ -34,7 +37,13 @@ from ._validation import check_int, fmt_error, parse_memory
 
 __all__ = ["fit_resample", "SUPPORTED"]
 
-SUPPORTED = ("SMOTE", "RandomOverSampler", "RandomUnderSampler")
+SUPPORTED = (
+    "SMOTE",
+    "RandomOverSampler",
+    "RandomUnderSampler",
+    "EditedNearestNeighbours",
+    "TomekLinks",
+)
 # Output partitions of synthetic rows. A fixed default, not one taken from the input's
 # partitions: the seeds are per output partition, so the output must not depend on how
 # the input happens to be split.
@@ -76,13 +85,15 @@ def fit_resample(
         ``y``.
     y : dask.array.Array, optional
         (n,) labels, partitioned like ``X``'s rows; only with an Array ``X``.
-    sampler : gpusmote.SMOTE, gpusmote.RandomOverSampler or
-        gpusmote.under_sampling.RandomUnderSampler
+    sampler : gpusmote.SMOTE, gpusmote.RandomOverSampler, or
+        gpusmote.under_sampling's RandomUnderSampler, EditedNearestNeighbours or
+        TomekLinks
         Its parameters are used (``sampling_strategy``, ``random_state``,
-        ``k_neighbors``, ``device``, ``backend``, ``max_memory``); it is not fitted.
-        ``random_state`` must be an int or None (None: one seed drawn now). The other
-        samplers raise a ``TypeError`` saying they are not supported on dask: their
-        decisions need the whole set in one place, or a sequential pass over it.
+        ``k_neighbors``/``n_neighbors`` as ints, ``kind_sel``, ``device``, ``backend``,
+        ``max_memory``); it is not fitted. ``random_state`` must be an int or None
+        (None: one seed drawn now). The other samplers raise a ``TypeError`` saying they
+        are not supported on dask: their decisions need the whole set in one place, or
+        a sequential pass over it.
     target : str, optional
         The label column of a DataFrame ``X``.
     rows_per_partition : int, optional
@@ -98,9 +109,11 @@ def fit_resample(
     synthetic ones (a fresh integer index continues after the input's row count).
     Array input: ``(X_res, y_res)`` dask Arrays, likewise.
 
-    Under-samplers keep each partition's rows in their order (imbalanced-learn groups
-    them by class); which rows are kept is drawn per row, so it differs from the
-    in-process sampler's choice while the class counts are the same. SMOTE's and
+    Under-samplers and cleaning methods keep each partition's rows in their order
+    (imbalanced-learn groups them by class). EditedNearestNeighbours and TomekLinks keep
+    the in-process samplers' rows. RandomUnderSampler draws a key per row, so which rows
+    it keeps differs from the in-process sampler's choice while the class counts are
+    the same. SMOTE's and
     RandomOverSampler's draws are per output partition, so the new rows differ from
     the in-process samplers' (which draw one stream) and follow the same distribution.
 
@@ -143,7 +156,7 @@ class _Job:
             raise TypeError(
                 fmt_error("X", "a dask DataFrame (with target=) or a dask Array", type(X).__name__)
             )
-        self.seed = _seed(sampler.random_state)
+        self.seed = _seed(getattr(sampler, "random_state", 0))
 
     # inputs ----------------------------------------------------------------------------
     def _from_frame(self, X, y, target):
@@ -227,10 +240,16 @@ class _Job:
                     self.sampler.sampling_strategy,
                 )
             )
-        sampling_type = "under-sampling" if self.kind == "under" else "over-sampling"
+        sampling_type = {"under": "under-sampling", "enn": "clean-sampling"}.get(
+            self.kind, "over-sampling"
+        )
+        if self.kind == "tomek":
+            sampling_type = "clean-sampling"
         self.strategy = resolve(self.sampler.sampling_strategy, self.counts, sampling_type)
         if self.kind == "under":
             return self._under_sample()
+        if self.kind in ("enn", "tomek"):
+            return self._clean()
         return self._over_sample()
 
     def _over_sample(self):
@@ -367,13 +386,81 @@ class _Job:
         mask = self.labels.map_blocks(_keep_mask, cut, self.seed, dtype=bool)
         return self.array[mask], self.labels[mask]
 
+    def _clean(self):
+        """ENN / TomekLinks: per-row decisions from the neighbour graph of all rows."""
+        import dask
+
+        k = self.sampler.n_neighbors + 1 if self.kind == "enn" else 2  # the row itself too
+        if k > self.n_rows:
+            raise ValueError(fmt_error("n_neighbors", f"below {self.n_rows} (the rows)", k - 1))
+        points = [
+            dask.delayed(_points, pure=True)(p, self.features, self.dtype) for p in self.parts
+        ]
+        search = self._search()
+        graph = []  # per partition: (n_i, k - 1) global rows, each row's own dropped
+        for i, q in enumerate(points):
+            blocks = [
+                dask.delayed(_knn_block, pure=True)(q, x, int(self.offsets[j]), k, search)
+                for j, x in enumerate(points)
+            ]
+            graph.append(dask.delayed(_merge_knn, pure=True)(blocks, int(self.offsets[i]), k))
+        labels = dask.delayed(_codes, pure=True)(
+            [dask.delayed(np.asarray)(lp) for lp in self.label_parts], self.classes
+        )
+        cleaned = [self.classes.index(c) for c in self.strategy]
+        if self.kind == "tomek":
+            first = dask.delayed(_concat, pure=True)(
+                [dask.delayed(_first_column)(g) for g in graph]
+            )
+            masks = [
+                dask.delayed(_tomek_keep, pure=True)(
+                    g, int(self.offsets[i]), first, labels, cleaned
+                )
+                for i, g in enumerate(graph)
+            ]
+        else:
+            masks = [
+                dask.delayed(_enn_keep, pure=True)(
+                    g, int(self.offsets[i]), labels, cleaned, self.sampler.kind_sel
+                )
+                for i, g in enumerate(graph)
+            ]
+        return self._filtered(masks)
+
+    def _filtered(self, masks):
+        """The input's rows where the per-partition masks are True, lazily."""
+        import dask
+
+        if self.frame is not None:
+            import dask.dataframe as dd
+
+            parts = [
+                dask.delayed(_take, pure=True)(p, m) for p, m in zip(self.parts, masks, strict=True)
+            ]
+            return dd.from_delayed(parts, meta=self.frame._meta, verify_meta=False)
+        import dask.array as da
+
+        mask = da.concatenate(
+            [
+                da.from_delayed(m, shape=(int(n),), dtype=bool)
+                for m, n in zip(masks, np.diff(self.offsets), strict=True)
+            ]
+        ).rechunk(self.array.chunks[0])
+        return self.array[mask], self.labels[mask]
+
 
 # checks --------------------------------------------------------------------------------
 def _check_sampler(sampler) -> str:
     from .over_sampling import SMOTE, RandomOverSampler
-    from .under_sampling import RandomUnderSampler
+    from .under_sampling import EditedNearestNeighbours, RandomUnderSampler, TomekLinks
 
-    kinds = {SMOTE: "smote", RandomOverSampler: "ros", RandomUnderSampler: "under"}
+    kinds = {
+        SMOTE: "smote",
+        RandomOverSampler: "ros",
+        RandomUnderSampler: "under",
+        EditedNearestNeighbours: "enn",
+        TomekLinks: "tomek",
+    }
     kind = kinds.get(type(sampler))
     if kind is None:
         raise TypeError(
@@ -385,7 +472,7 @@ def _check_sampler(sampler) -> str:
                 sampler,
             )
         )
-    rs = sampler.random_state
+    rs = getattr(sampler, "random_state", None)
     if rs is not None and not (isinstance(rs, numbers.Integral) and not isinstance(rs, bool)):
         raise TypeError(
             fmt_error(
@@ -402,6 +489,11 @@ def _check_sampler(sampler) -> str:
         raise ValueError(fmt_error("shrinkage", "None on dask", sampler.shrinkage))
     if kind == "under" and sampler.replacement:
         raise ValueError(fmt_error("replacement", "False on dask", sampler.replacement))
+    if kind == "enn":
+        if not (isinstance(sampler.n_neighbors, numbers.Integral) and sampler.n_neighbors >= 1):
+            raise TypeError(fmt_error("n_neighbors", "a positive int on dask", sampler.n_neighbors))
+        if sampler.kind_sel not in ("all", "mode"):
+            raise ValueError(fmt_error("kind_sel", '"all" or "mode"', sampler.kind_sel))
     return kind
 
 
@@ -507,6 +599,81 @@ def _to_frame(values: np.ndarray, meta, features, target, label, start: int):
         else:
             columns[c] = values[:, features.index(c)].astype(meta.dtypes[c], copy=False)
     return pd.DataFrame(columns, index=pd.RangeIndex(start, start + m))
+
+
+# the neighbour graph of all rows (cleaning) -------------------------------------------
+def _points(part, features, dtype) -> np.ndarray:
+    values = part[features].to_numpy() if features is not None else np.asarray(part)
+    return np.ascontiguousarray(values, dtype=dtype)
+
+
+def _knn_block(queries: np.ndarray, rows: np.ndarray, first: int, k: int, search: dict):
+    """The k nearest of ``rows`` (global numbers from ``first``) for each query:
+    (distances float64, global rows), both (q, min(k, len(rows)))."""
+    from .neighbors import kneighbors
+
+    dev = _device(search)
+    kk = min(k, rows.shape[0])
+    dist, ind = kneighbors(
+        torch.from_numpy(rows).to(dev),
+        kk,
+        Y=torch.from_numpy(queries).to(dev),
+        exclude_self=False,
+        **{**search, "device": dev},
+    )
+    return dist.cpu().numpy().astype(np.float64), ind.cpu().numpy() + first
+
+
+def _merge_knn(blocks, first: int, k: int) -> np.ndarray:
+    """The k nearest over all blocks, by (distance, global row), less each row's own
+    number where it is among them (else the farthest): as the in-process search."""
+    from .neighbors._exact import drop_own
+
+    dist = np.concatenate([b[0] for b in blocks], axis=1)
+    ind = np.concatenate([b[1] for b in blocks], axis=1)
+    order = np.lexsort((ind, dist), axis=1)[:, :k]
+    nn = np.take_along_axis(ind, order, 1)
+    own = torch.arange(first, first + nn.shape[0])
+    return drop_own(torch.from_numpy(nn), own).numpy()
+
+
+def _first_column(graph: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(graph[:, 0])
+
+
+def _codes(parts, classes) -> np.ndarray:
+    """(n,) int64 class codes (positions in the sorted ``classes``) of all rows."""
+    labels = np.concatenate(parts)
+    keys = np.asarray(classes)
+    codes = np.searchsorted(keys, labels)
+    if not (keys[np.minimum(codes, len(keys) - 1)] == labels).all():  # mixed label types
+        lookup = {c: i for i, c in enumerate(classes)}
+        codes = np.array([lookup[v.item() if hasattr(v, "item") else v] for v in labels])
+    return codes.astype(np.int64)
+
+
+def _enn_keep(graph, first: int, codes, cleaned, kind_sel) -> np.ndarray:
+    from ._votes import mode_rows
+
+    own = codes[first : first + graph.shape[0]]
+    theirs = codes[graph]
+    if kind_sel == "mode":
+        agree = mode_rows(torch.from_numpy(theirs)).numpy() == own
+    else:
+        agree = (theirs == own[:, None]).all(1)
+    return agree | ~np.isin(own, cleaned)
+
+
+def _tomek_keep(graph, first: int, nearest, codes, cleaned) -> np.ndarray:
+    rows = np.arange(first, first + graph.shape[0])
+    nn = graph[:, 0]
+    own = codes[rows]
+    link = (nearest[nn] == rows) & (codes[nn] != own)
+    return ~(link & np.isin(own, cleaned))
+
+
+def _take(part, mask: np.ndarray):
+    return part[mask]
 
 
 # random keys per row (under-sampling) -------------------------------------------------

@@ -16,7 +16,9 @@ from gpusmote.dask import fit_resample  # noqa: E402
 from gpusmote.neighbors import kneighbors  # noqa: E402
 from gpusmote.under_sampling import (  # noqa: E402
     EditedNearestNeighbours,
+    NearMiss,
     RandomUnderSampler,
+    TomekLinks,
 )
 
 pytestmark = pytest.mark.dask
@@ -183,8 +185,8 @@ def test_random_under_sampler_keeps_rows_in_order_whatever_the_partitioning(clie
 
 def test_unsupported_samplers_and_parameters(frame):
     ddf = dd.from_pandas(frame, npartitions=2)
-    with pytest.raises(TypeError, match="not supported on dask"):
-        fit_resample(ddf, sampler=EditedNearestNeighbours(), target="label")
+    with pytest.raises(TypeError, match="NearMiss is not supported on dask"):
+        fit_resample(ddf, sampler=NearMiss(), target="label")
     with pytest.raises(TypeError, match="random_state"):
         fit_resample(ddf, sampler=SMOTE(random_state=np.random.RandomState(0)), target="label")
     with pytest.raises(ValueError, match="target"):
@@ -207,3 +209,36 @@ def test_partitioned_parquet_dataset(client, frame, tmp_path):
     pd.testing.assert_frame_equal(out.iloc[:N].reset_index(drop=True), frame)
     under = fit_resample(ddf, sampler=RandomUnderSampler(random_state=0), target="label")
     assert under.compute()["label"].value_counts().to_dict() == {0: N_MIN, 1: N_MIN}
+
+
+@pytest.mark.parametrize("kind_sel", ["all", "mode"])
+def test_cleaning_keeps_the_in_process_rows(client, frame, kind_sel):
+    """ENN and TomekLinks from the global neighbour graph (every partition against
+    every partition): the rows imbalanced-learn keeps, in their original order."""
+    imblearn = pytest.importorskip("imblearn.under_sampling")
+    features = [c for c in frame.columns if c != "label"]
+    X, y = frame[features].to_numpy(), frame["label"].to_numpy()
+    cases = [
+        (
+            EditedNearestNeighbours(kind_sel=kind_sel),
+            imblearn.EditedNearestNeighbours(kind_sel=kind_sel),
+        ),
+    ]
+    if kind_sel == "all":
+        cases.append((TomekLinks(), imblearn.TomekLinks()))
+    for ours, theirs in cases:
+        theirs.fit_resample(X, y)
+        kept = np.sort(theirs.sample_indices_)
+        for parts in (3, 5):
+            out = fit_resample(
+                dd.from_pandas(frame, npartitions=parts), sampler=ours, target="label"
+            )
+            res = out.compute()
+            np.testing.assert_array_equal(res.index.to_numpy(), kept)
+            pd.testing.assert_frame_equal(res, frame.loc[kept])
+    # arrays too
+    Xd = da.from_array(X, chunks=(1000, D))
+    yd = da.from_array(y, chunks=1000)
+    X_res, y_res = fit_resample(Xd, yd, sampler=cases[0][0])
+    theirs = cases[0][1]
+    np.testing.assert_array_equal(X_res.compute(), X[np.sort(theirs.sample_indices_)])

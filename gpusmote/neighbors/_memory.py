@@ -170,7 +170,7 @@ class SymmetricPlan:
     db_tile: int  # columns per block, a multiple of GROUP
     group: int
     refine_rows: int
-    # groups a block may pass to the sparse selection (`_torch._sparse_rows`): each
+    # groups a block may pass to the sparse selection (`_torch._sparse`): each
     # passed group gathers g entries with their indices and merge buffers (about
     # 2 * (2 * itemsize + 25) bytes per entry), kept within the block's own size
     sparse_hits: int

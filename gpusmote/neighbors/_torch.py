@@ -152,6 +152,13 @@ class _Running:
         self.v[a:b], self.i[a:b] = _merge(self.v[a:b], self.i[a:b], v, c, self.kc)
         self.bound[a:b] = self.v[a:b].amax(1)
 
+    def offer(self, vals, queries, members, q_base: int, m_base: int) -> None:
+        """Scores ``vals`` (p, g) of rows ``m_base + members`` (p, g) for the queries
+        ``q_base + queries`` (p, 1, ascending): merge those that beat the bounds."""
+        keep = vals < self.bound[q_base + queries]
+        q = queries.expand(-1, vals.shape[1])[keep] + q_base
+        self.merge_pairs(q, members[keep] + m_base, vals[keep])
+
     def merge_pairs(self, q: torch.Tensor, c: torch.Tensor, v: torch.Tensor) -> None:
         """Candidate pairs (query ``q``, row ``c``, score ``v``), ``q`` ascending, any
         number per query."""
@@ -167,37 +174,24 @@ class _Running:
         self.v[rows], self.i[rows], self.bound[rows] = best, idx.gather(1, at), best.amax(1)
 
 
-def _sparse_rows(scores, g: int, cap: int, run: _Running, q0: int, c0: int) -> bool:
-    """Row side of a block by bounds: only the groups of g columns whose minimum beats a
-    query's bound can hold new candidates; their entries that do are merged. False
-    (nothing done) when more than ``cap`` groups qualify: use the dense path."""
+def _sparse(scores, g: int, cap: int, run: _Running, q0: int, c0: int, *, columns: bool):
+    """One side of a block by bounds: its rows' queries (groups of g columns), or with
+    ``columns`` its columns' queries (groups of g rows). Only the groups whose minimum
+    beats a query's bound can hold new candidates; their entries that do are merged.
+    False (nothing done) when more than ``cap`` groups qualify: use the dense path."""
     r, w = scores.shape
-    mins = scores.view(r, w // g, g).amin(2)
-    hit = (mins < run.bound[q0 : q0 + r, None]).nonzero()  # (query, group), by query
+    if columns:
+        mins, base, other = scores.view(r // g, g, w).amin(1).T, c0, q0  # (w, r // g)
+    else:
+        mins, base, other = scores.view(r, w // g, g).amin(2), q0, c0  # (r, w // g)
+    hit = (mins < run.bound[base : base + mins.shape[0], None]).nonzero()  # by query
     if hit.shape[0] > cap:
         return False
     if hit.shape[0]:
         qs = hit[:, 0:1]
-        cols = hit[:, 1:2] * g + torch.arange(g, device=scores.device)
-        vals = scores.view(-1)[qs * w + cols]
-        keep = vals < run.bound[q0 + qs]
-        run.merge_pairs(qs.expand(-1, g)[keep] + q0, cols[keep] + c0, vals[keep])
-    return True
-
-
-def _sparse_columns(scores, g: int, cap: int, run: _Running, q0: int, c0: int) -> bool:
-    """`_sparse_rows` for the block's columns' queries (groups of g rows)."""
-    r, w = scores.shape
-    mins = scores.view(r // g, g, w).amin(1)
-    hit = (mins < run.bound[None, c0 : c0 + w]).T.nonzero()  # (query column, group)
-    if hit.shape[0] > cap:
-        return False
-    if hit.shape[0]:
-        cs = hit[:, 0:1]
-        rows = hit[:, 1:2] * g + torch.arange(g, device=scores.device)
-        vals = scores.view(-1)[rows * w + cs]
-        keep = vals < run.bound[c0 + cs]
-        run.merge_pairs(cs.expand(-1, g)[keep] + c0, rows[keep] + q0, vals[keep])
+        members = hit[:, 1:2] * g + torch.arange(g, device=scores.device)
+        flat = members * w + qs if columns else qs * w + members
+        run.offer(scores.view(-1)[flat], qs, members, base, other)
     return True
 
 
@@ -262,10 +256,10 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
             w = c1 - c0
             scores = block[: r * w].view(r, w)
             torch.mm(yw, db[:, c0:c1], out=scores)
-            if not _sparse_rows(scores, g, cap, run, q0, c0):
+            if not _sparse(scores, g, cap, run, q0, c0, columns=False):
                 v, c = _select_block(scores, kc, g)
                 run.merge_block(q0, q1, v, c + c0)
-            if not _sparse_columns(scores, COLUMN_GROUP, cap, run, q0, c0):
+            if not _sparse(scores, COLUMN_GROUP, cap, run, q0, c0, columns=True):
                 v, c = _select_columns(scores, kc, COLUMN_GROUP)
                 run.merge_block(c0, c1, v, c + q0)
         y_norm = yw[:, :d].to(torch.float64).square().sum(1)

@@ -89,8 +89,7 @@ def test_symmetric_search_is_exact(n, d, k, exclude_self, budget, dtype, counted
 
 def test_dense_fallback_is_exact(monkeypatch, counted):
     """Blocks where too many groups beat the bounds go through the dense selection."""
-    monkeypatch.setattr(engine, "_sparse_rows", lambda *a: False)
-    monkeypatch.setattr(engine, "_sparse_columns", lambda *a: False)
+    monkeypatch.setattr(engine, "_sparse", lambda *a, **kw: False)
     X = np.random.default_rng(0).normal(size=(2100, 5))
     _exact(X, 6, torch.float32)
     assert counted

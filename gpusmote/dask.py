@@ -240,11 +240,11 @@ class _Job:
                     self.sampler.sampling_strategy,
                 )
             )
-        sampling_type = {"under": "under-sampling", "enn": "clean-sampling"}.get(
-            self.kind, "over-sampling"
-        )
-        if self.kind == "tomek":
-            sampling_type = "clean-sampling"
+        sampling_type = {
+            "under": "under-sampling",
+            "enn": "clean-sampling",
+            "tomek": "clean-sampling",
+        }.get(self.kind, "over-sampling")
         self.strategy = resolve(self.sampler.sampling_strategy, self.counts, sampling_type)
         if self.kind == "under":
             return self._under_sample()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 
 from .._device import resolve_device
@@ -21,6 +23,8 @@ from ._memory import (
 from ._torch import symmetric_candidates, torch_candidates
 
 __all__ = ["kneighbors", "resolve_auto_backend", "self_search_pays"]
+
+logger = logging.getLogger("gpusmote.neighbors")
 
 
 def _n_candidates(k: int, available: int) -> int:
@@ -181,8 +185,42 @@ def kneighbors(
         )
     kc = _n_candidates(k, available)
     with torch.no_grad():  # neighbours are not differentiable; keep autograd out
-        dist, ind = _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+        dist, ind = _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
     return (dist, ind) if return_distance else ind
+
+
+# Halving stops here: a search that runs out of memory with tiles planned for 1 MiB of
+# working memory is out of memory for its inputs and outputs, not its tiles.
+_OOM_FLOOR = 1 << 20
+
+
+def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
+    """`_search`, retried with half the working memory (so half the tiles) when the
+    device runs out of memory inside the engine, down to ``_OOM_FLOOR``; then the error
+    is raised. The result does not depend on the tiles."""
+    retried = False
+    while True:
+        if retried and dev.type == "cuda":
+            torch.cuda.empty_cache()  # the failed attempt's tiles are released by now
+        try:
+            return _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+        except torch.OutOfMemoryError:
+            if budget // 2 < _OOM_FLOOR:
+                raise
+            logger.debug(
+                "out of memory in a search with max_memory=%d bytes; retrying with %d",
+                budget,
+                budget // 2,
+            )
+        except ValueError as err:
+            if not retried:  # the caller's own max_memory is too small: its message
+                raise
+            raise torch.OutOfMemoryError(
+                f"out of memory in the neighbour search, and {budget:,} bytes of working "
+                "memory is too little for one tile of it"
+            ) from err
+        budget //= 2
+        retried = True
 
 
 def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):

@@ -1,0 +1,95 @@
+"""Same seed, same output: across runs, CPU thread counts, tile shapes and threads."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from gpusmote import ADASYN, SMOTE, BorderlineSMOTE
+from gpusmote.neighbors import kneighbors
+from gpusmote.under_sampling import EditedNearestNeighbours, NearMiss, TomekLinks
+
+
+def _data(seed=0, n=1500, d=8):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.choice(n, n // 8, replace=False)] = 1
+    X[y == 1] += 0.7
+    return X, y
+
+
+SAMPLERS = {
+    "SMOTE": lambda mem: SMOTE(random_state=0, device="cpu", max_memory=mem),
+    "BorderlineSMOTE": lambda mem: BorderlineSMOTE(random_state=0, device="cpu", max_memory=mem),
+    "ADASYN": lambda mem: ADASYN(random_state=0, device="cpu", max_memory=mem),
+    "EditedNearestNeighbours": lambda mem: EditedNearestNeighbours(device="cpu", max_memory=mem),
+    "TomekLinks": lambda mem: TomekLinks(device="cpu", max_memory=mem),
+    "NearMiss": lambda mem: NearMiss(device="cpu", max_memory=mem),
+}
+
+
+def _run(name, X, y, mem=None):
+    X_res, y_res = SAMPLERS[name](mem).fit_resample(X, y)
+    return np.asarray(X_res), np.asarray(y_res)
+
+
+def _same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+class _threads:
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.old)
+
+
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_bit_identical_across_runs_threads_and_tile_shapes(name):
+    X, y = _data()
+    base = _run(name, X, y)
+    assert _same(base, _run(name, X, y))
+    with _threads(1):
+        assert _same(base, _run(name, X, y)), "1 thread differs from the default"
+    with _threads(2):
+        assert _same(base, _run(name, X, y)), "2 threads differ from the default"
+    for mem in ("600KiB", "4MiB", "1GiB"):  # from many small tiles to one block
+        assert _same(base, _run(name, X, y, mem)), f"max_memory={mem} differs"
+
+
+def test_neighbours_identical_across_threads_and_tile_shapes():
+    X = torch.as_tensor(_data(1, n=2500, d=24)[0])
+    base = kneighbors(X, 6, device="cpu")
+    with _threads(1):
+        one = kneighbors(X, 6, device="cpu")
+    small = kneighbors(X, 6, device="cpu", max_memory="700KiB")
+    for other in (one, small):
+        assert torch.equal(base[0], other[0]) and torch.equal(base[1], other[1])
+
+
+def test_estimators_run_concurrently_on_different_data():
+    """Separate instances in separate threads at once give what they give alone: no
+    shared mutable state (one instance per thread, as with scikit-learn)."""
+    jobs = [(name, seed) for name in ("SMOTE", "TomekLinks", "ADASYN") for seed in (1, 2)]
+    data = {seed: _data(seed) for seed in (1, 2)}
+    alone = {(name, seed): _run(name, *data[seed]) for name, seed in jobs}
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        together = list(pool.map(lambda job: _run(job[0], *data[job[1]]), jobs * 2))
+    for job, result in zip(jobs * 2, together, strict=True):
+        assert _same(alone[job], result), f"{job} differs when run beside others"
+
+
+def test_kneighbors_concurrently():
+    Xs = [torch.as_tensor(_data(s, n=1200, d=10)[0]) for s in range(4)]
+    alone = [kneighbors(X, 5, device="cpu") for X in Xs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda X: kneighbors(X, 5, device="cpu"), Xs))
+    for a, b in zip(alone, together, strict=True):
+        assert torch.equal(a[1], b[1]) and torch.equal(a[0], b[0])

@@ -179,7 +179,6 @@ class _Job:
                 fmt_error("X", "numeric or bool feature columns", f"columns {bad} of other types")
             )
         self.frame, self.target, self.features = X, target, features
-        self.labels = X[target]
         self.n_features = len(features)
         self.dtype = _common_float([X.dtypes[c] for c in features])
         # labels from the same partitions as the rows: a projection of X alone may be

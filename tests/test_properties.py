@@ -4,6 +4,8 @@ Each call either returns a valid result or raises a ValueError/TypeError whose m
 names what was expected; nothing else (bounded so the suite stays quick).
 """
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -119,3 +121,63 @@ def test_samplers_return_valid_rows_or_a_clear_error(Xy, which):
         np.testing.assert_array_equal(y_res[: len(y)], y)
     elif which == 2:
         assert len(set(counts.values())) == 1
+
+
+def _every_sampler():
+    import gpusmote
+    import gpusmote.combine
+    import gpusmote.under_sampling
+
+    from .test_common import SAMPLERS as OVER
+    from .test_common import _make
+    from .under_sampling.test_common_under import UNDER
+
+    out = []
+    for cls in OVER + UNDER:
+        params = {}
+        names = cls().get_params() if cls is not gpusmote.SMOTENC else {"random_state": 0}
+        if "random_state" in names:
+            params["random_state"] = 0
+        if "device" in names:
+            params["device"] = "cpu"
+        out.append((cls.__name__, lambda cls=cls, params=params: _make(cls, **params)))
+    return out
+
+
+EVERY = _every_sampler()
+# Failures whose messages are imbalanced-learn's or scikit-learn's own (the same data
+# fails the same way there): every other error names its parameter ("`x` must be ...").
+_DOCUMENTED = (
+    "No samples will be generated with the provided ratio settings",  # ADASYN
+    "All support vectors are considered as noise",  # SVMSMOTE
+    "cannot be greater than the number of members in each class",  # IHT's StratifiedKFold
+)
+_DOCUMENTED_RUNTIME = ("No clusters found", "not enough")  # KMeansSMOTE
+
+
+@pytest.mark.parametrize("name,make", EVERY, ids=[n for n, _ in EVERY])
+@settings(
+    max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(Xy=labelled())
+def test_every_sampler_valid_rows_or_a_clear_error(name, make, Xy):
+    X, y = Xy
+    X_in, y_in = X.copy(), y.copy()
+    try:
+        X_res, y_res = make().fit_resample(X, y)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        assert re.search(r"`\w+` must be", message) or any(m in message for m in _DOCUMENTED), (
+            f"{name}: {message}"
+        )
+        return
+    except RuntimeError as err:
+        assert any(m in str(err) for m in _DOCUMENTED_RUNTIME), f"{name}: {err}"
+        return
+    finally:
+        np.testing.assert_array_equal(X, X_in)  # inputs untouched, whatever happened
+        np.testing.assert_array_equal(y, y_in)
+    X_res, y_res = np.asarray(X_res), np.asarray(y_res)
+    assert X_res.shape[0] == y_res.shape[0] and X_res.shape[1] == X.shape[1], name
+    assert np.isfinite(X_res.astype(np.float64)).all(), name
+    assert set(np.unique(y_res)) <= set(np.unique(y)), name

@@ -530,8 +530,12 @@ def _label_counts(labels) -> dict:
 def _class_rows(part, labels, label, features, dtype) -> np.ndarray:
     """(n_c, d) rows of one class in one input partition, in order."""
     mask = np.asarray(labels) == label
-    values = part[features].to_numpy() if features is not None else np.asarray(part)
-    return np.ascontiguousarray(values[mask], dtype=dtype)
+    return np.ascontiguousarray(_values(part, features)[mask], dtype=dtype)
+
+
+def _values(part, features) -> np.ndarray:
+    """A partition's feature values: a DataFrame's ``features`` columns, or the block."""
+    return part[features].to_numpy() if features is not None else np.asarray(part)
 
 
 def _concat(rows) -> np.ndarray:
@@ -602,8 +606,7 @@ def _to_frame(values: np.ndarray, meta, features, target, label, start: int):
 
 # the neighbour graph of all rows (cleaning) -------------------------------------------
 def _points(part, features, dtype) -> np.ndarray:
-    values = part[features].to_numpy() if features is not None else np.asarray(part)
-    return np.ascontiguousarray(values, dtype=dtype)
+    return np.ascontiguousarray(_values(part, features), dtype=dtype)
 
 
 def _knn_block(queries: np.ndarray, rows: np.ndarray, first: int, k: int, search: dict):

@@ -86,19 +86,18 @@ class BaseUnderSampler(BaseSampler):
                     )
                 )
             n, m, d = X_all.shape[0], queries.shape[0], X_all.shape[1]
-            if self_search_pays(n, m, d, **self._search()):
-                nns = kneighbors(
-                    X_all, k + extra, exclude_self=False, return_distance=False, **self._search()
-                )[own]
-            else:
-                nns = kneighbors(
-                    X_all,
-                    k + extra,
-                    Y=queries,
-                    exclude_self=False,
-                    return_distance=False,
-                    **self._search(),
-                )
+            # all rows for themselves where that is cheaper, then the rows asked for
+            whole = self_search_pays(n, m, d, **self._search())
+            nns = kneighbors(
+                X_all,
+                k + extra,
+                Y=None if whole else queries,
+                exclude_self=False,
+                return_distance=False,
+                **self._search(),
+            )
+            if whole:
+                nns = nns[own]
             return drop_own(nns, own) if extra else nns
         est = _clone(spec)
         ours = isinstance(est, NearestNeighbors)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
 from ._validation import fmt_error
 
-__all__ = ["as_feature_tensor", "as_label_tensor", "to_like", "SamplerData"]
+__all__ = [
+    "as_feature_tensor",
+    "as_label_tensor",
+    "to_like",
+    "host_numpy",
+    "take_rows",
+    "SamplerData",
+    "LabelsOnly",
+]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -102,6 +112,29 @@ def to_like(t: torch.Tensor, like):
     if isinstance(like, torch.Tensor):
         return t
     return t.detach().cpu().numpy()
+
+
+def host_numpy(t: torch.Tensor) -> np.ndarray:
+    """``t`` as a host numpy array for scikit-learn, bfloat16 as float32 (numpy has none)."""
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        t = t.to(torch.float32)
+    return t.cpu().numpy()
+
+
+def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
+    """Rows ``idx`` of ``obj`` in its own container. pandas output gets a fresh
+    RangeIndex, as imbalanced-learn's validated samplers give, unless ``reset_index``
+    is False (its RandomUnderSampler, which skips validation, keeps the labels)."""
+    kind = _kind(obj)
+    if kind == "tensor":
+        return obj[torch.as_tensor(idx, device=obj.device)]
+    if kind in ("dataframe", "series"):
+        out = obj.iloc[idx]
+        return out.reset_index(drop=True) if reset_index else out
+    if kind == "list":  # copies of the rows: the output never aliases the user's lists
+        return [copy.copy(obj[i]) for i in idx.tolist()]
+    return np.asarray(obj)[idx]
 
 
 def _kind(obj) -> str:
@@ -315,6 +348,34 @@ class SamplerData:
         else:
             y_out = y_buf
         return y_out
+
+
+class LabelsOnly(SamplerData):
+    """The labels of ``(X, y)`` with ``X`` only counted, never converted: samplers that
+    only index rows (the random ones) take any ``X`` (strings, NaN, mixed dtypes)."""
+
+    def __init__(self, X, y, device: torch.device):
+        self.x_kind, self.y_kind = _kind(X), _kind(y)
+        self.X_in, self.y_in = X, y
+        self.device = device
+        shape = getattr(X, "shape", None)
+        try:
+            self.n = len(X)
+        except TypeError:
+            raise TypeError(fmt_error("X", "an array of rows", _describe(X))) from None
+        if self.n == 0:
+            raise ValueError(fmt_error("X", "an array with at least one row", _describe(X)))
+        rows_are_sequences = isinstance(X, (list, tuple)) and isinstance(
+            X[0], (list, tuple, np.ndarray)
+        )
+        if (len(shape) if shape is not None else 1 + rows_are_sequences) != 2:
+            raise ValueError(
+                fmt_error("X", "a 2-D array of shape (n_samples, n_features)", _describe(X))
+            )
+        self.n_features = shape[1] if shape is not None else len(X[0])
+        self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")
+        self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
+        self._labels_for_rows(y)
 
 
 def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ._device import resolve_device
-from ._io import SamplerData
+from ._io import LabelsOnly, SamplerData
 from ._strategy import resolve
 from ._validation import check_finite
 
@@ -112,13 +112,23 @@ class BaseSampler(ParamsMixin):
         data_device = X.device if isinstance(X, torch.Tensor) else None
         return resolve_device(getattr(self, "device", "auto"), data_device=data_device)
 
+    def _prepare_labels(self, X, y):
+        """`_prepare` for samplers that only index rows: ``X`` is counted, not converted."""
+        self.device_ = self._resolve_device(X)
+        return self._describe_input(LabelsOnly(X, y, self.device_))
+
     def _prepare(self, X, y):
         """Validate ``(X, y)``, resolve ``sampling_strategy_``; returns the `SamplerData`."""
         self.device_ = self._resolve_device(X)
         data = SamplerData(X, y, self.device_)
         check_finite(data.X, "X")
+        return self._describe_input(data)
+
+    def _describe_input(self, data):
+        """``sampling_strategy_``, ``n_features_in_`` and ``feature_names_in_`` from ``data``."""
         self._resolve_strategy(data)
-        self.n_features_in_ = data.n_features
+        if data.n_features is not None:
+            self.n_features_in_ = data.n_features
         if data.columns is not None:
             self.feature_names_in_ = np.asarray([str(c) for c in data.columns], dtype=object)
         return data

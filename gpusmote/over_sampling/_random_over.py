@@ -6,6 +6,7 @@ import numbers
 
 import torch
 
+from .._io import take_rows
 from .._random import Stream, check_random_state
 from .._validation import fmt_error
 from ..base import BaseSampler
@@ -56,52 +57,55 @@ class RandomOverSampler(BaseSampler):
 
     def fit_resample(self, X, y):
         check_random_state(self.random_state)
-        data = self._prepare(X, y)
+        # a plain bootstrap only indexes rows, so any X passes (strings, NaN, mixed
+        # dtypes), as in imbalanced-learn; the smoothed one needs finite numbers
+        plain = self.shrinkage is None
+        data = self._prepare_labels(X, y) if plain else self._prepare(X, y)
         self.shrinkage_ = self._check_shrinkage()
         gen = Stream(self.random_state).continuing()
         index = {c: i for i, c in enumerate(data.classes)}
         blocks = [(index[c], n) for c, n in self.sampling_strategy_.items()]
-        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        picked, start = [], 0
-        n_rows, d = data.X.shape
-        for class_index, n in blocks:
-            members = (data.codes == class_index).nonzero().squeeze(1)
-            if isinstance(gen, torch.Generator):
-                choice = torch.randint(0, members.numel(), (n,), generator=gen, device=gen.device)
-                boot = members[choice.to(members.device)]
-            else:
-                boot = torch.from_numpy(gen.choice(members.cpu().numpy(), size=n, replace=True))
-                boot = boot.to(data.X.device)
-            target = dest[start : start + n]
-            if self.shrinkage_ is None and target.dtype == data.X.dtype:
-                if target.device == data.X.device:  # gather straight into the output
-                    torch.index_select(data.X, 0, boot, out=target)
-                else:
-                    target.copy_(data.X[boot])
-                picked.append(boot.cpu())
-                start += n
-                continue
-            rows = data.X[boot]
-            if self.shrinkage_ is not None and n:
-                label = data.classes[class_index]
-                # imbalanced-learn's smoothed bootstrap: noise ~ N(0, (h * c * std_j)^2)
-                constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
-                scale = data.X[members].std(0, unbiased=False).to(torch.float64)
-                scale = scale * (self.shrinkage_[label] * constant)
-                if isinstance(gen, torch.Generator):
-                    noise = torch.randn(
-                        (n, d), generator=gen, device=gen.device, dtype=torch.float64
-                    )
-                else:
-                    noise = torch.from_numpy(gen.randn(n, d))
-                rows = noise.to(rows.device).mul_(scale.to(rows.device)).add_(rows)
-            dest[start : start + n].copy_(rows)
-            picked.append(boot.cpu())
+        if not plain:
+            X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
+        boots, start = [], 0
+        for class_index, n in blocks:  # each class's noise follows its draws, as there
+            boot = self._bootstrap(gen, data, class_index, n)
+            boots.append(boot.cpu())
+            if not plain and n:
+                self._smooth_into(gen, data, class_index, boot, dest[start : start + n])
             start += n
-        self.sample_indices_ = torch.cat([torch.arange(data.n)] + picked).numpy()
+        self.sample_indices_ = torch.cat([torch.arange(data.n)] + boots).numpy()
+        if plain:
+            return take_rows(X, self.sample_indices_), take_rows(y, self.sample_indices_)
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
         data.release()
         return X_out, y_out
+
+    def _smooth_into(self, gen, data, class_index: int, boot, target: torch.Tensor) -> None:
+        """imbalanced-learn's smoothed bootstrap of rows ``boot`` into ``target`` (n, d):
+        noise ~ N(0, (h * c * std_j)^2) per feature ``j``."""
+        (n_rows, d), n = data.X.shape, boot.numel()
+        label = data.classes[class_index]
+        members = (data.codes == class_index).nonzero().squeeze(1)
+        constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
+        scale = data.X[members].std(0, unbiased=False).to(torch.float64)
+        scale = scale * (self.shrinkage_[label] * constant)
+        if isinstance(gen, torch.Generator):
+            noise = torch.randn((n, d), generator=gen, device=gen.device, dtype=torch.float64)
+        else:
+            noise = torch.from_numpy(gen.randn(n, d))
+        rows = data.X[boot.to(data.X.device)]
+        target.copy_(noise.to(rows.device).mul_(scale.to(rows.device)).add_(rows))
+        _check_smoothed(target, label, self.shrinkage_[label])
+
+    @staticmethod
+    def _bootstrap(gen, data, class_index: int, n: int) -> torch.Tensor:
+        """(n,) int64: rows of class ``class_index`` drawn with replacement."""
+        members = (data.codes == class_index).nonzero().squeeze(1)
+        if isinstance(gen, torch.Generator):
+            choice = torch.randint(0, members.numel(), (n,), generator=gen, device=gen.device)
+            return members[choice.to(members.device)]
+        return torch.from_numpy(gen.choice(members.cpu().numpy(), size=n, replace=True))
 
     def _check_shrinkage(self):
         shrinkage = self.shrinkage
@@ -125,3 +129,17 @@ class RandomOverSampler(BaseSampler):
                     f"The shrinkage factor needs to be >= 0. Got {factor} for class {klass}."
                 )
         return shrinkage
+
+
+def _check_smoothed(rows: torch.Tensor, label, shrinkage) -> None:
+    """The smoothed rows, in the output's dtype, must be finite: noise added to values
+    near the dtype's largest would overflow it."""
+    if not bool(torch.isfinite(rows).all()):
+        raise ValueError(
+            fmt_error(
+                "X",
+                f"small enough for the smoothed rows of class {label!r} (shrinkage "
+                f"{shrinkage}) to fit in {rows.dtype}; scale X or pass a wider dtype",
+                f"rows that overflow {rows.dtype}",
+            )
+        )

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._io import _kind
+from .._io import take_rows
 from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
@@ -16,22 +16,7 @@ from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
 from ..over_sampling._smote import _clone
 
-__all__ = ["BaseUnderSampler", "BaseCleaningSampler", "take_rows"]
-
-
-def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
-    """Rows ``idx`` of ``obj`` in its own container. pandas output gets a fresh
-    RangeIndex, as imbalanced-learn's validated samplers give, unless ``reset_index``
-    is False (its RandomUnderSampler, which skips validation, keeps the labels)."""
-    kind = _kind(obj)
-    if kind == "tensor":
-        return obj[torch.as_tensor(idx, device=obj.device)]
-    if kind in ("dataframe", "series"):
-        out = obj.iloc[idx]
-        return out.reset_index(drop=True) if reset_index else out
-    if kind == "list":
-        return [obj[i] for i in idx.tolist()]
-    return np.asarray(obj)[idx]
+__all__ = ["BaseUnderSampler", "BaseCleaningSampler"]
 
 
 class BaseUnderSampler(BaseSampler):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._io import SamplerData
+from .._io import take_rows
 from .._random import Stream, check_random_state
 from .._validation import check_bool
-from ._base import BaseUnderSampler, take_rows
+from ._base import BaseUnderSampler
 
 __all__ = ["RandomUnderSampler"]
 
@@ -63,12 +63,8 @@ class RandomUnderSampler(BaseUnderSampler):
         return self
 
     def _labels_and_strategy(self, X, y):
-
         self._check_params()
-        self.device_ = self._resolve_device(X)
-        data = _LabelsOnly(X, y, self.device_)
-        self._resolve_strategy(data)
-        return data
+        return self._prepare_labels(X, y)
 
     def fit_resample(self, X, y):
         data = self._labels_and_strategy(X, y)
@@ -92,18 +88,3 @@ class RandomUnderSampler(BaseUnderSampler):
         idx = torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.int64)
         self.sample_indices_ = idx
         return take_rows(X, idx, reset_index=False), take_rows(y, idx, reset_index=False)
-
-
-class _LabelsOnly(SamplerData):
-    """The labels of ``(X, y)`` with ``X`` only counted (never converted)."""
-
-    def __init__(self, X, y, device):
-        from .._io import _kind
-
-        self.x_kind, self.y_kind = _kind(X), _kind(y)
-        self.X_in, self.y_in = X, y
-        self.device = device
-        self.n = len(X)
-        self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")
-        self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
-        self._labels_for_rows(y)

@@ -55,6 +55,42 @@ def test_smoothed_bootstrap_matches(dtype):
         RandomOverSampler(shrinkage="big", device="cpu").fit_resample(X, y)
 
 
+def test_plain_bootstrap_takes_any_rows_as_imbalanced_learn():
+    """Without shrinkage rows are only indexed: NaN, strings and mixed dtypes pass through."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(
+        {"amount": [1.0, np.nan, 3.0, 4.0, 5.0, np.inf], "city": list("abcdef")},
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    y = pd.Series([0, 0, 0, 0, 1, 1], index=X.index, name="label")
+    X_before = X.copy()
+    Xo, yo = RandomOverSampler(random_state=0, device="cpu").fit_resample(X, y)
+    Xt, yt = imblearn_over.RandomOverSampler(random_state=0).fit_resample(X, y)
+    pd.testing.assert_frame_equal(Xo, Xt)
+    pd.testing.assert_series_equal(yo, yt)
+    pd.testing.assert_frame_equal(X, X_before)
+    rows = [[1.0, "a"], [2.0, "b"], [3.0, "c"], [4.0, "d"]]
+    out, labels = RandomOverSampler(random_state=0, device="cpu").fit_resample(rows, [0, 0, 0, 1])
+    assert len(out) == 6 and labels == [0, 0, 0, 1, 1, 1]
+    out[3][0] = -1.0  # the output's rows are copies, never the user's own lists
+    assert rows[3] == [4.0, "d"]
+    with pytest.raises(ValueError, match=re.escape("`X` must be finite")):
+        RandomOverSampler(shrinkage=1.0, device="cpu").fit_resample(X[["amount"]], y)
+    with pytest.raises(ValueError, match=re.escape("`X` must be a 2-D array")):
+        RandomOverSampler(device="cpu").fit_resample(np.arange(6.0), y)
+
+
+def test_smoothed_rows_that_overflow_their_dtype_are_an_error():
+    X = torch.tensor([[-60000.0], [60000.0], [0.0], [1.0], [2.0], [3.0]], dtype=torch.float16)
+    y = torch.tensor([1, 1, 0, 0, 0, 0])
+    with pytest.raises(ValueError, match=re.escape("`X` must be small enough")):
+        RandomOverSampler(random_state=0, shrinkage=3.0, device="cpu").fit_resample(X, y)
+    Xr, _ = RandomOverSampler(random_state=0, shrinkage=3.0, device="cpu").fit_resample(
+        X.float(), y
+    )
+    assert torch.isfinite(Xr).all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("strategy", STRATEGIES[:4])
 def test_adasyn_same_rows(strategy, dtype):

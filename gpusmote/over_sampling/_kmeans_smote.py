@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._random import Stream, smote_draws
 from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
@@ -165,7 +166,7 @@ class KMeansSMOTE(SMOTE):
             if n_samples == 0:
                 continue
             if labels is None or not seeded:
-                labels = self._cluster(est, X_all if ours else data.X.cpu().numpy(), dev)
+                labels = self._cluster(est, X_all if ours else host_numpy(data.X), dev)
                 # each cluster's rows, in index order: a slice of the stable sort
                 order = torch.argsort(labels, stable=True)
                 sizes = torch.bincount(labels, minlength=n_clusters).tolist()

@@ -7,6 +7,7 @@ import numbers
 
 import torch
 
+from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
 from ..base import BaseSampler
@@ -191,7 +192,7 @@ class SMOTE(BaseSampler):
                 )
             )
         ours = isinstance(est, NearestNeighbors)
-        points = Xc if ours else Xc.cpu().numpy()
+        points = Xc if ours else host_numpy(Xc)
         est.fit(points)
         nn = torch.as_tensor(est.kneighbors(points, return_distance=False))[:, 1:]
         self.backend_ = "estimator"

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import fmt_error
 from ..neighbors._memory import resolve_budget
@@ -106,7 +107,7 @@ class SVMSMOTE(_WholeSetSMOTE):
         data, dev, X_all, codes, search = ctx.data, ctx.dev, ctx.X_all, ctx.codes, ctx.search
         k, m = ctx.k, ctx.m
         svm = self._svm()
-        X_host, codes_host = data.X.cpu().numpy(), data.codes.cpu().numpy()
+        X_host, codes_host = host_numpy(data.X), data.codes.cpu().numpy()
         y_host = data.labels_for_callable() if data.y_in is not None else None
         stream = Stream(self.random_state)
         shared = stream.continuing()  # imbalanced-learn's first check_random_state: the Beta draws

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._io import take_rows
+from .._io import host_numpy, take_rows
 from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import NearestNeighbors, kneighbors
@@ -86,9 +86,9 @@ class BaseUnderSampler(BaseSampler):
             return drop_own(nns, own) if extra else nns
         est = _clone(spec)
         ours = isinstance(est, NearestNeighbors)
-        points = X_all if ours else X_all.cpu().numpy()
+        points = X_all if ours else host_numpy(X_all)
         est.fit(points)
-        nns = est.kneighbors(queries if ours else queries.cpu().numpy(), return_distance=False)
+        nns = est.kneighbors(queries if ours else host_numpy(queries), return_distance=False)
         nns = torch.as_tensor(nns).to(X_all.device, torch.int64)
         return nns[:, extra:].contiguous() if extra else nns
 

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._random import check_random_state
 from .._validation import check_int, fmt_error
 from ._base import BaseUnderSampler
@@ -101,7 +102,7 @@ class InstanceHardnessThreshold(BaseUnderSampler):
             _set_random_states(self.estimator_, random_state)
         else:
             raise ValueError(fmt_error("estimator", "None or a classifier with predict_proba", est))
-        X = data.X.cpu().numpy()
+        X = host_numpy(data.X)
         codes = data.codes.cpu().numpy()
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=random_state)
         proba = cross_val_predict(

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
 from .._votes import mode_rows
 from ._base import BaseCleaningSampler
@@ -108,7 +109,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         n = X.shape[0]
         enn = self._enn()
         ours = type(enn).__module__.startswith("gpusmote.")
-        enn.fit_resample(data.X_in if ours else data.X.cpu().numpy(), _labels_for(data, ours))
+        enn.fit_resample(data.X_in if ours else host_numpy(data.X), _labels_for(data, ours))
         removed = torch.ones(n, dtype=torch.bool, device=X.device)
         removed[torch.as_tensor(np.asarray(enn.sample_indices_), device=X.device)] = False
         counts = data.class_counts()

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
 from ..neighbors import kneighbors
 from ..neighbors._farthest import farthest_distances
@@ -104,8 +105,8 @@ class NearMiss(BaseUnderSampler):
         from ..over_sampling._smote import _clone
 
         est = _clone(spec)
-        est.fit(database.cpu().numpy())
-        dist, ind = est.kneighbors(queries.cpu().numpy(), n_neighbors=k)
+        est.fit(host_numpy(database))
+        dist, ind = est.kneighbors(host_numpy(queries), n_neighbors=k)
         dev = queries.device
         return torch.as_tensor(dist, dtype=torch.float64, device=dev), torch.as_tensor(
             ind, device=dev

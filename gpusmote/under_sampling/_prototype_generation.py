@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._io import host_numpy
 from .._random import check_random_state
 from .._validation import fmt_error
 from ..neighbors import kneighbors
@@ -109,7 +110,7 @@ class ClusterCentroids(BaseUnderSampler):
                 continue
             n = self.sampling_strategy_[label]
             est.set_params(n_clusters=n)
-            est.fit(X_c if ours else X_c.cpu().numpy())
+            est.fit(X_c if ours else host_numpy(X_c))
             if not hasattr(est, "cluster_centers_"):
                 raise RuntimeError(
                     "`estimator` should be a clustering estimator exposing a fitted parameter "

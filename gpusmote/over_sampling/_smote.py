@@ -281,10 +281,16 @@ def interpolate_into(
     a factor applied to the difference first (BorderlineSMOTE-2). The arithmetic is
     imbalanced-learn's, rounding for rounding: the difference in the data's precision
     (scaled, and rounded back to it), then ``x + (u * diff)`` in float64 (not fused),
-    then the output dtype.
+    then the output dtype. Where the difference can overflow that precision (values
+    beyond half its largest), imbalanced-learn's form gives infinities; there every row
+    is ``x * (1 - s) + x_nn * s`` in float64 (``s = u * scale``), which stays between
+    its two rows.
     """
     n, d = rows.shape[0], Xc.shape[1]
     if n == 0:
+        return
+    if bool(Xc.abs().amax() > torch.finfo(Xc.dtype).max / 2):
+        _convex_into(Xc, rows, partners, steps, dest, scale)
         return
     steps = steps.unsqueeze(1)
     # per row: base and neighbour in the data's precision and one float64 row; a
@@ -305,6 +311,17 @@ def interpolate_into(
             other[:m] *= scale[a:b, None]  # computed in float64, stored in the data's dtype
         w = torch.mul(other[:m], steps[a:b], out=wide[:m])  # promotes to float64
         dest[a:b].copy_(w.add_(base[:m]))
+
+
+def _convex_into(Xc, rows, partners, steps, dest, scale) -> None:
+    """`interpolate_into` for data near its dtype's largest values, one pass in float64."""
+    s = steps if scale is None else steps * scale
+    s = s.unsqueeze(1)
+    base, other = Xc[rows].to(torch.float64), Xc[partners].to(torch.float64)
+    w = base * (1 - s) + other * s
+    # rounding may not leave the segment, where the dtype's largest values end
+    w = torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))
+    dest.copy_(w)
 
 
 def _backend_name(backend, Xc, k, device, max_memory) -> str:

@@ -101,6 +101,36 @@ def test_rows_lie_on_segments_both_directions():
     assert (t < 0.25).sum() > 50 and (t > 0.75).sum() > 50  # from both ends
 
 
+@pytest.mark.parametrize(
+    "dtype,big", [(torch.float32, 3.4e38), (torch.float16, 6.5e4), (torch.float64, 1e150)]
+)
+def test_rows_near_the_dtypes_largest_stay_finite_on_their_segments(dtype, big):
+    """x + u * (x_nn - x) overflows when x and x_nn are far apart near the dtype's
+    largest values (imbalanced-learn gives infinities there): gpusmote does not."""
+    from gpusmote import ADASYN, BorderlineSMOTE
+
+    minority = [-1.0, 1.0, -0.9, 0.9, -0.95, 0.95]
+    X = torch.tensor([[v * big] for v in minority] + [[float(i)] for i in range(12)], dtype=dtype)
+    y = torch.tensor([1] * 6 + [0] * 12)
+    samplers = [
+        SMOTE(k_neighbors=3, random_state=0, device="cpu"),
+        BorderlineSMOTE(k_neighbors=3, random_state=0, kind="borderline-2", device="cpu"),
+        ADASYN(n_neighbors=3, random_state=0, device="cpu"),
+    ]
+    for sampler in samplers:
+        Xr, _ = sampler.fit_resample(X, y)
+        new = Xr[len(X) :].double()
+        assert len(new) and torch.isfinite(new).all(), type(sampler).__name__
+        assert (new.abs() <= big * 1.001).all()
+    Xr, _ = samplers[0].fit_resample(X, y)  # SMOTE: each row on a minority segment
+    new, rows = Xr[len(X) :].double().ravel(), X[:6].double().ravel()
+    lo, hi = rows.min(), rows.max()
+    assert ((new >= lo) & (new <= hi)).all() and (new < 0).any() and (new > 0).any()
+    if dtype == torch.float64:  # beyond 2**500 squared float64 distances overflow
+        with pytest.raises(ValueError, match=re.escape("`X` must be within 3.3e+150")):
+            samplers[0].fit_resample(X * 1e10, y)
+
+
 def test_pandas_in_pandas_out():
     pd = pytest.importorskip("pandas")
     X, y = _data(dtype=np.float32)

@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from .._validation import fmt_error
 from ._memory import plan_rows, refine_bytes, stream_rows
 
 __all__ = ["Problem", "refine", "certified", "exact_candidates", "finish", "drop_own"]
@@ -48,6 +49,15 @@ class Problem:
         spread = _chunked_maxabs(X, mean, self.chunk)
         if not self.same:
             spread = max(spread, _chunked_maxabs(Y, mean, self.chunk))
+        if not spread <= _MAX_SPREAD[self.cdtype]:  # also catches an overflowed mean (NaN)
+            raise ValueError(
+                fmt_error(
+                    "X",
+                    f"within {_MAX_SPREAD[self.cdtype]:.1e} of its column means (beyond, "
+                    "squared distances overflow float64); scale it first",
+                    f"values up to {_chunked_maxabs(X, torch.zeros_like(mean), self.chunk):.3g}",
+                )
+            )
         self.scale = _pow2_scale(spread)
         self.u_in, self.u_acc = _unit_roundoffs(self.cdtype)
 
@@ -72,6 +82,11 @@ class Problem:
         # Doubled for safety: the bound is cheap and only decides when to recheck.
         gamma = 2.0 * (2.0 * u_in + (self.d + 6) * u_acc)
         return gamma * (x_max + y_norm.sqrt()) ** 2
+
+
+# Refinement squares float64 differences of original values: 2**500 keeps
+# (2 * spread)**2 * d finite up to 2**21 features. float32 data cannot get there.
+_MAX_SPREAD = {torch.float64: 2.0**500, torch.float32: float("inf")}
 
 
 def _pow2_scale(spread: float) -> float:

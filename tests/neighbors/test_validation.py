@@ -98,3 +98,14 @@ def test_memory_strings_are_parsed():
     assert parse_memory("2GB") == 2 * 10**9
     assert parse_memory("1.5 KiB") == 1536
     assert parse_memory(4096) == 4096
+
+
+@pytest.mark.parametrize("value", [1e160, 1.7e308])
+def test_float64_values_whose_squares_overflow_are_a_clear_error(value):
+    """Beyond 2**500, squared float64 distances overflow: an error naming X, not garbage
+    indices (the mean itself overflows near float64's largest value)."""
+    X = np.array([[-value], [value], [0.0], [1.0]])
+    with pytest.raises(ValueError, match=re.escape("`X` must be within 3.3e+150")):
+        kneighbors(X, 1, device="cpu")
+    dist, ind = kneighbors(X / value * 1e150, 1, device="cpu")  # just inside: exact
+    assert ind.ravel().tolist() == [2, 2, 3, 2] and torch.isfinite(dist).all()

@@ -203,9 +203,13 @@ class KMeansSMOTE(SMOTE):
                 weights = np.asarray(sparsity) / np.sum(sparsity)
             if not np.isfinite(weights).all():
                 raise ValueError(
-                    f"KMeansSMOTE: the clusters of class {label!r} have no spread (every "
-                    "distance between its rows is 0, or infinite); cluster sparsities "
-                    f"{sparsity} cannot weigh them."
+                    fmt_error(
+                        "X",
+                        f"rows of class {label!r} with some spread in their clusters (KMeansSMOTE "
+                        "weighs clusters by their rows' mean distance; here every distance is "
+                        "0, or infinite)",
+                        f"cluster sparsities {sparsity}",
+                    )
                 )
             for rows, weight in zip(valid, weights, strict=True):
                 Xc, nn = self._graph(rows, label)

@@ -141,7 +141,7 @@ def test_errors():
     # duplicated minority rows: no spread to weigh the clusters by
     X_dup = X.copy()
     X_dup[y == 1] = X_dup[y == 1][0]
-    with pytest.raises(ValueError, match="have no spread"):
+    with pytest.raises(ValueError, match="`X` must be rows of class 1 with some spread"):
         KMeansSMOTE(
             cluster_balance_threshold=0.0, kmeans_estimator=1, random_state=0, device="cpu"
         ).fit_resample(X_dup, y)

@@ -1,7 +1,10 @@
 """Property tests: random shapes, dtypes, magnitudes, duplicates and bad values.
 
 Each call either returns a valid result or raises a ValueError/TypeError whose message
-names what was expected; nothing else (bounded so the suite stays quick).
+names what was expected; nothing else (bounded so the suite stays quick). Every public
+sampler sees every feature dtype (float16, bfloat16, float32, float64, int32, int64) in
+every container (numpy, pandas, torch), and random data with NaN/inf or no rows.
+Hypothesis runs derandomized, so CI cannot turn red by chance.
 """
 
 import re
@@ -68,6 +71,30 @@ def test_kneighbors_rejects_nan_and_inf(X, bad):
     X[0, 0] = bad
     with pytest.raises(ValueError, match="`X` must be"):
         kneighbors(X, 1, device="cpu")
+
+
+@SETTINGS
+@given(X=matrices(min_rows=2, max_rows=30), data=st.data())
+def test_kneighbors_half_and_integer_features_are_exact(X, data):
+    """float16/bfloat16 (distances in float32) and integer tensors (in float64): the
+    neighbours of the values as stored, exact; no rows at all is an error naming X."""
+    dtype = data.draw(st.sampled_from([torch.float16, torch.bfloat16, torch.int32, torch.int64]))
+    if dtype.is_floating_point:
+        limit = torch.finfo(dtype).max / 4
+        X = np.clip(X.astype(np.float64), -limit, limit)
+    else:
+        X = np.clip(np.round(X.astype(np.float64)), -(2.0**30), 2.0**30)
+    Xt = torch.tensor(X, dtype=dtype)
+    k = data.draw(st.integers(1, Xt.shape[0] - 1))
+    before = Xt.clone()
+    dist, ind = kneighbors(Xt, k, device="cpu")
+    assert torch.equal(Xt, before)
+    assert dist.dtype == (torch.float32 if dtype.is_floating_point else torch.float64)
+    ref_d, ref_i = naive_kneighbors(Xt.to(torch.float64).numpy(), k)
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    np.testing.assert_allclose(dist.double().numpy(), ref_d, rtol=1e-5, atol=0)
+    with pytest.raises(ValueError, match=re.escape("`X` must be an array with at least one row")):
+        kneighbors(Xt[:0], 1, device="cpu")
 
 
 @st.composite
@@ -161,12 +188,83 @@ _DOCUMENTED_RUNTIME = ("No clusters found", "not enough")  # KMeansSMOTE
 )
 @given(Xy=labelled())
 def test_every_sampler_valid_rows_or_a_clear_error(name, make, Xy):
-    X, y = Xy
-    X_in, y_in = X.copy(), y.copy()
+    _check_call(name, make, *Xy, None)
+
+
+# --- every dtype and container, NaN/inf and empty input -------------------------------
+_HALF_SCALE = {"float16": (-3, 3), "bfloat16": (-30, 30)}
+_INDEX_ONLY = {"RandomOverSampler", "RandomUnderSampler"}  # rows indexed, never computed on
+KINDS = [
+    (container, dtype)
+    for container in ("numpy", "pandas", "tensor")
+    for dtype in ("float16", "bfloat16", "float32", "float64", "int32", "int64")
+    if container == "tensor" or dtype != "bfloat16"  # numpy has no bfloat16
+]
+
+
+def _in_container(X, y, container: str, dtype: str):
+    """``X`` (float64 ndarray) as ``dtype`` in ``container``; ``y`` in the matching one."""
+    if container == "tensor":
+        X = torch.tensor(X, dtype=getattr(torch, dtype))
+        return X, (torch.as_tensor(y) if y.dtype.kind in "iub" else y)
+    X = X.astype(dtype)
+    if container == "pandas":
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])]), pd.Series(y)
+    return X, y
+
+
+@st.composite
+def hostile(draw, container: str, dtype: str):
+    """``(X, y, bad)``: random values fitting ``dtype``, NaN/inf (``bad``) or no rows."""
+    X, y = draw(labelled())
+    n, d = X.shape
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    if dtype.startswith("int"):
+        X = np.round(rng.normal(size=(n, d)) * 10.0 ** draw(st.integers(0, 6)))
+    elif dtype in _HALF_SCALE:
+        X = rng.normal(size=(n, d)) * 10.0 ** draw(st.integers(*_HALF_SCALE[dtype]))
+    X = X.astype(np.float64)
+    bad = None if dtype.startswith("int") else draw(st.sampled_from([None, np.nan, np.inf]))
+    if bad is not None:
+        X[draw(st.integers(0, n - 1)), draw(st.integers(0, d - 1))] = bad
+    if draw(st.integers(0, 5)) == 0:  # no rows at all
+        X, y, bad = X[:0], y[:0], None
+    return (*_in_container(X, y, container, dtype), bad)
+
+
+def _as_float64(X) -> np.ndarray:
+    if isinstance(X, torch.Tensor):
+        return X.detach().to(torch.float64).cpu().numpy()
+    return np.asarray(X, dtype=np.float64)
+
+
+def _copy(obj):
+    return obj.clone() if isinstance(obj, torch.Tensor) else obj.copy()
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and torch.equal(a.isnan(), b.isnan())
+        assert torch.equal(a.nan_to_num(), b.nan_to_num())
+    else:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # NaN equal NaN here
+
+
+def _check_call(name, make, X, y, bad) -> None:
+    """One ``fit_resample``: valid rows in the input's container and dtype, or an error
+    naming its parameter (``X``'s finiteness for NaN/inf), inputs untouched either way."""
+    X_in, y_in = _copy(X), _copy(y)
+    sampler = make()
     try:
-        X_res, y_res = make().fit_resample(X, y)
+        X_res, y_res = sampler.fit_resample(X, y)
     except (ValueError, TypeError) as err:
         message = str(err)
+        if len(X) == 0:
+            assert "`X` must be" in message, f"{name}: {message}"
+        elif bad is not None and "`X`" in message:  # else another parameter came first
+            assert "`X` must be finite" in message, f"{name}: {message}"
         assert re.search(r"`\w+` must be", message) or any(m in message for m in _DOCUMENTED), (
             f"{name}: {message}"
         )
@@ -175,9 +273,49 @@ def test_every_sampler_valid_rows_or_a_clear_error(name, make, Xy):
         assert any(m in str(err) for m in _DOCUMENTED_RUNTIME), f"{name}: {err}"
         return
     finally:
-        np.testing.assert_array_equal(X, X_in)  # inputs untouched, whatever happened
-        np.testing.assert_array_equal(y, y_in)
-    X_res, y_res = np.asarray(X_res), np.asarray(y_res)
-    assert X_res.shape[0] == y_res.shape[0] and X_res.shape[1] == X.shape[1], name
-    assert np.isfinite(X_res.astype(np.float64)).all(), name
-    assert set(np.unique(y_res)) <= set(np.unique(y)), name
+        _assert_same(X, X_in)
+        _assert_same(y, y_in)
+    assert len(X) > 0, f"{name} accepted empty input"
+    assert bad is None or name in _INDEX_ONLY, f"{name} accepted non-finite input"
+    assert type(X_res) is type(X) and type(y_res) is type(y), name
+    if isinstance(X, torch.Tensor):
+        assert X_res.dtype == X.dtype and X_res.device == X.device, name
+    elif hasattr(X, "columns"):
+        assert list(X_res.columns) == list(X.columns), name
+        assert list(X_res.dtypes) == list(X.dtypes) or name == "ClusterCentroids", name
+    elif not (name == "ClusterCentroids" and X.dtype.kind == "i"):  # float64 centroids there
+        assert X_res.dtype == X.dtype, name
+    rows = _as_float64(X_res)
+    assert rows.shape[0] == len(y_res) and rows.shape[1] == X.shape[1], name
+    labels_in, labels_out = (
+        set(np.unique(v.cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)))
+        for v in (y, y_res)
+    )
+    assert labels_out <= labels_in, name
+    if name in _INDEX_ONLY:  # every output row is an input row, NaN and all
+        np.testing.assert_array_equal(rows, _as_float64(X)[sampler.sample_indices_])
+    else:
+        assert np.isfinite(rows).all(), name
+    if type(sampler).__module__.startswith("gpusmote.over_sampling"):  # originals first
+        np.testing.assert_array_equal(rows[: len(X)], _as_float64(X))
+
+
+@pytest.mark.parametrize("container,dtype", KINDS)
+@pytest.mark.parametrize("name,make", EVERY, ids=[n for n, _ in EVERY])
+def test_every_sampler_every_dtype_and_container(name, make, container, dtype):
+    rng = np.random.default_rng(0)
+    X = np.round(rng.normal(size=(36, 3)) * (3 if dtype.startswith("int") else 1), 2)
+    y = np.r_[np.zeros(24, int), np.ones(12, int)]
+    _check_call(name, make, *_in_container(X, y, container, dtype), None)
+
+
+@pytest.mark.parametrize("container,dtype", KINDS)
+@settings(
+    max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(data=st.data())
+def test_any_sampler_on_hostile_input(container, dtype, data):
+    """Random data of every dtype and container, NaN/inf or no rows, into any sampler."""
+    X, y, bad = data.draw(hostile(container, dtype))
+    name, make = data.draw(st.sampled_from(EVERY))
+    _check_call(name, make, X, y, bad)

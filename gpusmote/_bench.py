@@ -105,13 +105,15 @@ def copy_bandwidth(device: torch.device, nbytes: int = 1 << 30) -> dict:
     return result
 
 
-def _race(engines: dict, repeat: int) -> dict:
+def _race(engines: dict, repeat: int, log: str | None = None) -> dict:
     """Best seconds and last result of each engine, run round-robin ``repeat`` times.
 
     Interleaving spreads a noisy neighbour's slow spells over every engine instead of
     penalising whichever happened to run then. The pause before each run lets the
     previous engine's OpenMP threads stop spinning (LLVM's runtime spins for 200 ms),
-    which otherwise steal the cores from the next. ``engines``: name -> (fn, device).
+    which otherwise steal the cores from the next. ``engines``: name -> (fn, device);
+    ``log``: a prefix for one stderr line per run as it ends (where a run that never
+    ends, under a timeout, shows which engine it was).
     """
     best = {name: float("inf") for name in engines}
     results = {}
@@ -122,7 +124,10 @@ def _race(engines: dict, repeat: int) -> dict:
             t0 = time.perf_counter()
             results[name] = fn()
             _sync(device)
-            best[name] = min(best[name], time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            best[name] = min(best[name], seconds)
+            if log is not None:
+                print(f"  {log} {name}: {seconds:.3f} s", file=sys.stderr, flush=True)
     return {name: (best[name], results[name]) for name in engines}
 
 
@@ -133,13 +138,17 @@ def bench_neighbors(
     repeat: int | None = None,
     seed: int = 0,
     peer_max_n: int | None = None,
+    ns: list[int] | None = None,
+    json_path: str | None = None,
 ):
-    """Self k-NN (each row excluded from its own neighbours) at the sizes of ``size``.
+    """Self k-NN (each row excluded from its own neighbours) at the sizes of ``size``
+    (only the row counts in ``ns``, if given).
 
     Returns a dict with the machine, the matmul rate and one row per (n, d) holding the
     seconds of every engine (None where it is not installed, or above ``peer_max_n``
     rows for the CPU peers and the faiss backend) and the agreement of gpusmote's
-    indices with scikit-learn's.
+    indices with scikit-learn's. ``json_path`` gets the dict after every row, so a run
+    stopped by a timeout leaves the rows it finished.
     """
     device = torch.device(device)
     try:
@@ -153,8 +162,17 @@ def bench_neighbors(
     rate = matmul_rate(device)
     rng = np.random.default_rng(seed)
     rows = []
+    result = {
+        "benchmark": "neighbors",
+        "machine": machine_description(device),
+        "device": str(device),
+        "matmul_gflops": rate / 1e9,
+        "rows": rows,
+    }
     for d in SIZES[size]["d"]:
         for n in SIZES[size]["n"]:
+            if ns is not None and n not in ns:
+                continue
             X = rng.standard_normal((n, d), dtype=np.float32)
             # best of 3 (1 from 1M rows on): shared machines are noisy, and the best run
             # is the machine's speed
@@ -164,13 +182,9 @@ def bench_neighbors(
             row["floor_s"] = 2.0 * n * n * d / rate
             rows.append(row)
             print(f"  n={n:,} d={d}: {row}", file=sys.stderr, flush=True)
-    return {
-        "benchmark": "neighbors",
-        "machine": machine_description(device),
-        "device": str(device),
-        "matmul_gflops": rate / 1e9,
-        "rows": rows,
-    }
+            if json_path:
+                write_json(result, json_path)
+    return result
 
 
 def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, SkNN) -> dict:
@@ -192,7 +206,7 @@ def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, Sk
     if SkNN is not None:
         sklearn = SkNN(n_neighbors=k, algorithm="brute")
         engines["sklearn_s"] = (lambda: sklearn.fit(X).kneighbors()[1], cpu)
-    timed = _race(engines, reps)
+    timed = _race(engines, reps, log=f"n={n:,} d={d}")
     row = {"n": n, "d": d, "k": k, "gpusmote_faiss_s": None, "faiss_s": None}
     row["sklearn_s"] = row["agree"] = None
     row.update({name: seconds for name, (seconds, _) in timed.items()})
@@ -287,9 +301,19 @@ def run_neighbors(
     peer_max_n: int | None = None,
     memory: bool = True,
     json_path: str | None = None,
+    ns: list[int] | None = None,
+    repeat: int | None = None,
 ) -> str:
     """The neighbour benchmark, the peak-memory probe (``memory``), the table as text."""
-    result = bench_neighbors(size, k=k, device=device, peer_max_n=peer_max_n)
+    result = bench_neighbors(
+        size,
+        k=k,
+        device=device,
+        repeat=repeat,
+        peer_max_n=peer_max_n,
+        ns=ns,
+        json_path=json_path,
+    )
     if memory:
         probe = peak_rss_probe()
         if probe is not None:
@@ -300,6 +324,7 @@ def run_neighbors(
 
 
 SMOTE_SIZES = {  # name: (rows, features, minority rows), as in scripts/bench_smote.py
+    "tiny": (20_000, 16, 1_000),  # a dry run of scripts/gpu_check.sh on the CPU
     "a": (105_000, 32, 5_000),
     "b": (420_000, 32, 20_000),
     "c": (1_050_000, 64, 50_000),

@@ -121,6 +121,13 @@ def main(argv=None):
                 n * (4 * d + 8) / rates["to_device"] + out_rows * (4 * d + 8) / rates["to_host"]
             )
         rows.append(row)
+        if args.json:  # after every size: a run stopped by a timeout keeps what it finished
+            with open(args.json, "w") as f:
+                json.dump(
+                    {"machine": machine_description(device), "copy_rates": rates, "rows": rows},
+                    f,
+                    indent=2,
+                )
     print(f"Machine: {machine_description(device)}; device {args.device}")
     if rates:
         print("Copy rates (GB/s): " + ", ".join(f"{k} {v / 1e9:.1f}" for k, v in rates.items()))
@@ -144,13 +151,6 @@ def main(argv=None):
             f"| {_secs(i)} | {_secs(g)} | {ratio} | {_mib(i)} | {_mib(g)} | {same} |"
             + (f" {r['transfer_floor_s']:.2f} |" if rates else "")
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"machine": machine_description(device), "copy_rates": rates, "rows": rows},
-                f,
-                indent=2,
-            )
 
 
 if __name__ == "__main__":

@@ -199,13 +199,18 @@ KINDS = [
     for container in ("numpy", "pandas", "tensor")
     for dtype in ("float16", "bfloat16", "float32", "float64", "int32", "int64")
     if container == "tensor" or dtype != "bfloat16"  # numpy has no bfloat16
-]
+] + [("strided tensor", "float32"), ("strided tensor", "float16"), ("transposed tensor", "int64")]
 
 
 def _in_container(X, y, container: str, dtype: str):
     """``X`` (float64 ndarray) as ``dtype`` in ``container``; ``y`` in the matching one."""
-    if container == "tensor":
-        X = torch.tensor(X, dtype=getattr(torch, dtype))
+    if container.endswith("tensor"):
+        if container == "strided tensor":  # every other row of a larger tensor
+            X = torch.tensor(np.repeat(X, 2, axis=0), dtype=getattr(torch, dtype))[::2]
+        elif container == "transposed tensor":  # column-major
+            X = torch.tensor(X.T.copy(), dtype=getattr(torch, dtype)).T
+        else:
+            X = torch.tensor(X, dtype=getattr(torch, dtype))
         return X, (torch.as_tensor(y) if y.dtype.kind in "iub" else y)
     X = X.astype(dtype)
     if container == "pandas":

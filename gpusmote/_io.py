@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import torch
@@ -134,7 +135,21 @@ def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
         return out.reset_index(drop=True) if reset_index else out
     if kind == "list":  # copies of the rows: the output never aliases the user's lists
         return [copy.copy(obj[i]) for i in idx.tolist()]
-    return np.asarray(obj)[idx]
+    return _gather_rows(np.asarray(obj), idx)
+
+
+def _gather_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``arr[idx]``, with torch's multi-threaded gather where torch has the dtype
+    (420k x 32 float32 rows to 800k: about half numpy's time on 2 cores)."""
+    if arr.dtype.kind not in "fiub" or arr.ndim == 0:
+        return arr[idx]
+    out = np.empty((len(idx),) + arr.shape[1:], dtype=arr.dtype)
+    try:
+        src = _reading_tensor(arr)
+        torch.index_select(src, 0, torch.from_numpy(idx), out=torch.from_numpy(out))
+    except (TypeError, RuntimeError):  # dtypes torch lacks (uint64 on old torch, ...)
+        return arr[idx]
+    return out
 
 
 def _kind(obj) -> str:
@@ -381,9 +396,17 @@ class LabelsOnly(SamplerData):
 def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
     """``dst[...] = src`` with torch's multi-threaded copy when both are torch-compatible."""
     try:
-        torch.from_numpy(dst).copy_(torch.from_numpy(np.ascontiguousarray(src)))
+        torch.from_numpy(dst).copy_(_reading_tensor(src))
     except (TypeError, RuntimeError):  # dtypes torch lacks (object, uint64, ...)
         dst[...] = src
+
+
+def _reading_tensor(arr: np.ndarray) -> torch.Tensor:
+    """A tensor over ``arr``'s memory, only ever read: torch warns on read-only arrays
+    (pandas' copy-on-write, memory maps) because it cannot mark the tensor read-only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(arr))
 
 
 def _unique(arr: np.ndarray):

@@ -324,3 +324,31 @@ def test_any_sampler_on_hostile_input(container, dtype, data):
     X, y, bad = data.draw(hostile(container, dtype))
     name, make = data.draw(st.sampled_from(EVERY))
     _check_call(name, make, X, y, bad)
+
+
+@pytest.mark.parametrize("name,make", EVERY, ids=[n for n, _ in EVERY])
+def test_read_only_input_gives_the_same_rows_and_no_torch_warning(name, make):
+    """Read-only arrays (pandas' copy-on-write, memory maps) are read in place: the same
+    rows as writable ones, and no "NumPy array is not writable" warning from torch."""
+    import warnings
+
+    rng = np.random.default_rng(1)
+    X = np.round(rng.normal(size=(36, 3)), 2)
+    y = np.r_[np.zeros(24, int), np.ones(12, int)]
+    X_ro, y_ro = X.copy(), y.copy()
+    X_ro.flags.writeable = y_ro.flags.writeable = False
+    try:
+        expected = make().fit_resample(X, y)
+    except (ValueError, RuntimeError):
+        expected = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            got = make().fit_resample(X_ro, y_ro)
+        except (ValueError, RuntimeError):
+            got = None
+    assert not [w for w in caught if "not writable" in str(w.message)], name
+    assert (got is None) == (expected is None), name
+    if got is not None:
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])

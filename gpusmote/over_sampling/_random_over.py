@@ -55,13 +55,22 @@ class RandomOverSampler(BaseSampler):
         self.shrinkage = shrinkage
         self.device = device
 
-    def fit_resample(self, X, y):
+    def fit(self, X, y):
+        self._validated(X, y).release()
+        return self
+
+    def _validated(self, X, y):
+        """The input, ``sampling_strategy_`` and ``shrinkage_``. A plain bootstrap only
+        indexes rows, so any X passes (strings, NaN, mixed dtypes), as in
+        imbalanced-learn; the smoothed one needs finite numbers."""
         check_random_state(self.random_state)
-        # a plain bootstrap only indexes rows, so any X passes (strings, NaN, mixed
-        # dtypes), as in imbalanced-learn; the smoothed one needs finite numbers
-        plain = self.shrinkage is None
-        data = self._prepare_labels(X, y) if plain else self._prepare(X, y)
+        data = self._prepare_labels(X, y) if self.shrinkage is None else self._prepare(X, y)
         self.shrinkage_ = self._check_shrinkage()
+        return data
+
+    def fit_resample(self, X, y):
+        data = self._validated(X, y)
+        plain = self.shrinkage_ is None
         gen = Stream(self.random_state).continuing()
         index = {c: i for i, c in enumerate(data.classes)}
         blocks = [(index[c], n) for c, n in self.sampling_strategy_.items()]

@@ -64,7 +64,9 @@ def test_plain_bootstrap_takes_any_rows_as_imbalanced_learn():
     )
     y = pd.Series([0, 0, 0, 0, 1, 1], index=X.index, name="label")
     X_before = X.copy()
-    Xo, yo = RandomOverSampler(random_state=0, device="cpu").fit_resample(X, y)
+    ros = RandomOverSampler(random_state=0, device="cpu")
+    assert ros.fit(X, y).sampling_strategy_ == {1: 2}  # fit takes what fit_resample takes
+    Xo, yo = ros.fit_resample(X, y)
     Xt, yt = imblearn_over.RandomOverSampler(random_state=0).fit_resample(X, y)
     pd.testing.assert_frame_equal(Xo, Xt)
     pd.testing.assert_series_equal(yo, yt)

@@ -64,6 +64,39 @@ def test_kneighbors_is_exact_whatever_the_data(X, data):
     np.testing.assert_allclose(dist.double().numpy(), ref_d, rtol=1e-5, atol=0)
 
 
+@settings(
+    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(X=matrices(min_rows=130, max_rows=700), data=st.data())
+def test_symmetric_self_search_is_exact_whatever_the_data(X, data):
+    """The CPU self-search that serves both sides of each block (taken by default from
+    32,768 rows of 32 features) forced onto small data: magnitudes, constant columns,
+    duplicates and ties, with budgets from many small blocks to one."""
+    import gpusmote.neighbors._api as api
+    import gpusmote.neighbors._memory as memory
+
+    k = data.draw(st.integers(1, min(40, X.shape[0] - 1)))
+    budget = data.draw(st.sampled_from([None, 600_000, 2_000_000]))
+    taken = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(memory, "SYMMETRIC_MIN_ROWS", 0)
+        mp.setattr(memory, "SYMMETRIC_MIN_DIM", 1)
+        original = api.symmetric_candidates
+        mp.setattr(
+            api, "symmetric_candidates", lambda P, plan: taken.append(1) or original(P, plan)
+        )
+        try:
+            dist, ind = kneighbors(torch.as_tensor(X), k, device="cpu", max_memory=budget)
+        except ValueError as err:  # a budget too small for this shape's tiles: named
+            assert "`max_memory` must be" in str(err), str(err)
+            return
+    # 33 of the 40 examples take it; the others' small budgets do not fit its plan
+    assert taken or budget is not None, "the symmetric path did not run"
+    ref_d, ref_i = naive_kneighbors(X.astype(np.float64), k)
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    np.testing.assert_allclose(dist.double().numpy(), ref_d, rtol=1e-5, atol=0)
+
+
 @SETTINGS
 @given(X=matrices(min_rows=2, max_rows=20), bad=st.sampled_from([np.nan, np.inf, -np.inf]))
 def test_kneighbors_rejects_nan_and_inf(X, bad):

@@ -7,7 +7,7 @@ import warnings
 import torch
 
 from .._strategy import resolve
-from .._validation import check_int, fmt_error
+from .._validation import check_finite, check_int, fmt_error
 from ..neighbors import kneighbors
 
 __all__ = ["smote_batch"]
@@ -61,6 +61,8 @@ def smote_batch(
         )
     if y.is_floating_point():
         raise TypeError(fmt_error("y", "integer labels", y.dtype))
+    if x.shape[0] == 0:
+        raise ValueError(fmt_error("x", "a batch with at least one row", tuple(x.shape)))
     k = check_int(k_neighbors, "k_neighbors", minimum=1)
     classes, counts = torch.unique(y, return_counts=True)
     strategy = resolve(
@@ -78,6 +80,7 @@ def smote_batch(
             skipped.append((label, rows.numel()))
             continue
         xc = x[rows]
+        check_finite(xc.detach(), "x")  # a diverged model's NaN must not become new rows
         nn = kneighbors(xc.detach(), k, return_distance=False)
         flat = torch.randint(0, nn.numel(), (n_new,), generator=generator, device=x.device)
         gap = torch.rand(n_new, 1, generator=generator, device=x.device, dtype=x.dtype)

@@ -1,4 +1,5 @@
 import os
+import re
 import warnings
 
 import numpy as np
@@ -116,3 +117,25 @@ def test_smote_batch_leaves_tiny_classes_and_warns_once():
     assert sum("left as they are" in str(w.message) for w in caught) == 1
     with pytest.raises(TypeError, match="`x` must be a 2-D floating tensor"):
         smote_batch(torch.ones(4, 2, dtype=torch.long), torch.zeros(4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_smote_batch_hostile_batches(dtype):
+    """Half-precision embeddings work; NaN in an over-sampled class and an empty batch
+    are errors naming ``x``; NaN in a class left alone passes through untouched."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 6, generator=g).to(dtype)
+    y = torch.tensor([0] * 30 + [1] * 10)
+    x2, y2 = smote_batch(x, y, k_neighbors=3, generator=g)
+    assert x2.dtype == dtype and torch.isfinite(x2.float()).all()
+    assert torch.bincount(y2).tolist() == [30, 30]
+    bad = x.clone()
+    bad[35, 2] = float("nan")  # a minority row
+    with pytest.raises(ValueError, match=re.escape("`x` must be finite")):
+        smote_batch(bad, y, k_neighbors=3, generator=g)
+    bad = x.clone()
+    bad[3, 2] = float("nan")  # a majority row: kept as it is, never interpolated
+    x3, _ = smote_batch(bad, y, k_neighbors=3, generator=g)
+    assert torch.isfinite(x3[40:].float()).all() and x3[3, 2].isnan()
+    with pytest.raises(ValueError, match=re.escape("`x` must be a batch with at least one row")):
+        smote_batch(x[:0], y[:0])

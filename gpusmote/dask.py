@@ -222,7 +222,15 @@ class _Job:
 
         lengths = [dask.delayed(len)(p) for p in self.label_parts]
         counts = [dask.delayed(_label_counts)(p) for p in self.label_parts]
-        lengths, counts = dask.compute(lengths, counts)
+        # the samplers that compute on the rows need them finite, as in one process; the
+        # random ones only index rows, so NaN passes through them
+        computes = self.kind in ("smote", "enn", "tomek")
+        bad = [dask.delayed(_non_finite)(p, self.features) for p in self.parts] if computes else []
+        lengths, counts, bad = dask.compute(lengths, counts, bad)
+        if sum(bad):
+            raise ValueError(
+                fmt_error("X", "finite (no NaN or infinity)", f"{sum(bad)} non-finite values in X")
+            )
         total = {}
         for part in counts:
             for label, n in part.items():
@@ -525,6 +533,10 @@ def _label_counts(labels) -> dict:
     return {
         v.item() if hasattr(v, "item") else v: int(c) for v, c in zip(values, counts, strict=True)
     }
+
+
+def _non_finite(part, features) -> int:
+    return int(np.count_nonzero(~np.isfinite(_values(part, features))))
 
 
 def _class_rows(part, labels, label, features, dtype) -> np.ndarray:

@@ -242,3 +242,20 @@ def test_cleaning_keeps_the_in_process_rows(client, frame, kind_sel):
     X_res, y_res = fit_resample(Xd, yd, sampler=cases[0][0])
     theirs = cases[0][1]
     np.testing.assert_array_equal(X_res.compute(), X[np.sort(theirs.sample_indices_)])
+
+
+def test_non_finite_rows_as_in_one_process(client, frame):
+    """SMOTE and the cleaning methods reject NaN/inf anywhere in X (as in one process,
+    not only in the gathered class); the random samplers index such rows through."""
+    df = frame.copy()
+    majority_row = int(np.flatnonzero(df["label"].to_numpy() == 0)[10])
+    df.loc[majority_row, "f0"] = np.nan
+    ddf = dd.from_pandas(df, npartitions=3)
+    for sampler in (_smote(), TomekLinks(device="cpu")):
+        with pytest.raises(ValueError, match="`X` must be finite"):
+            fit_resample(ddf, sampler=sampler, target="label").compute()
+    out = fit_resample(ddf, sampler=RandomOverSampler(random_state=0), target="label").compute()
+    assert out["label"].value_counts().tolist() == [N - N_MIN] * 2
+    assert out["f0"].isna().sum() >= 1 and math.isnan(out["f0"].iloc[majority_row])
+    out = fit_resample(ddf, sampler=RandomUnderSampler(random_state=0), target="label").compute()
+    assert out["label"].value_counts().tolist() == [N_MIN] * 2

@@ -212,7 +212,8 @@ _DOCUMENTED = (
     "All support vectors are considered as noise",  # SVMSMOTE
     "cannot be greater than the number of members in each class",  # IHT's StratifiedKFold
 )
-_DOCUMENTED_RUNTIME = ("No clusters found", "not enough")  # KMeansSMOTE
+# KMeansSMOTE, ADASYN (README "Errors")
+_DOCUMENTED_RUNTIME = ("No clusters found", "not enough", "ADASYN is not suited to this data")
 
 
 @pytest.mark.parametrize("name,make", EVERY, ids=[n for n, _ in EVERY])

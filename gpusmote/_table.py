@@ -244,7 +244,10 @@ class Table:
         arr = self.arr
         parts = [self.cont.numpy().dtype] if len(self.cont_idx) else []
         parts += [c.dtype for c in self.categories]
-        dtype = object if arr.dtype.kind == "O" else np.result_type(*parts)
+        if arr.dtype.kind in "biuf":  # numbers keep their dtype, as in imbalanced-learn
+            dtype = arr.dtype  # (new continuous values truncated toward 0 for integers)
+        else:
+            dtype = object if arr.dtype.kind == "O" else np.result_type(*parts)
         out = np.empty((self.n + m, self.d), dtype=dtype)
         if len(self.cont_idx):
             out[: self.n, self.cont_idx] = self.cont.numpy()

@@ -51,6 +51,22 @@ def test_numeric_arrays_masks_and_shared_random_state(dtype):
         assert value == pytest.approx(theirs.median_std_[c], rel=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_arrays_keep_their_dtype_and_imbalanced_learns_rows(dtype):
+    """Integer input comes back in its dtype, new continuous values truncated toward 0,
+    as in imbalanced-learn (distinct values: no distance ties to break differently)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 4)) * 5000
+    X[:, 3] = rng.integers(0, 3, 60)
+    X = X.astype(dtype)
+    y = np.r_[np.zeros(45, int), np.ones(15, int)]
+    Xo, yo = SMOTENC([3], random_state=0, device="cpu").fit_resample(X, y)
+    Xt, yt = imblearn_over.SMOTENC([3], random_state=0).fit_resample(X, y)
+    assert Xo.dtype == Xt.dtype == dtype
+    np.testing.assert_array_equal(Xo, Xt)
+    np.testing.assert_array_equal(yo, yt)
+
+
 def test_pandas_categoricals_strings_and_names():
     pd = pytest.importorskip("pandas")
     X, y = _mixed(seed=2)

@@ -145,11 +145,12 @@ class SMOTE(BaseSampler):
         self._report("neighbour search")
         self._data = data
         self._stream = Stream(self.random_state)
-        self._graphs = {}
+        self._graphs, self._wide = {}, {}
         self.backend_ = None  # set by the first neighbour search
         for class_index, _n in self._class_blocks(data):
             rows = data.class_rows(class_index)
             self._graphs[class_index] = self._graph(rows, data.classes[class_index])
+            self._wide[class_index] = differences_overflow(self._graphs[class_index][0])
         return data
 
     def _class_blocks(self, data):
@@ -206,7 +207,7 @@ class SMOTE(BaseSampler):
         flat, steps = smote_draws(gen, nn.numel(), n, self.device_)
         partners = nn.view(-1)[flat]  # nn[flat // k, flat % k]
         budget = resolve_budget(self.max_memory, self.device_)
-        interpolate_into(Xc, flat // k, partners, steps, dest, budget)
+        interpolate_into(Xc, flat // k, partners, steps, dest, budget, wide=self._wide[class_index])
 
     def _fitted_class(self, klass):
         if not hasattr(self, "_graphs"):
@@ -271,8 +272,14 @@ def neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Ten
     return drop_own(nns, own)
 
 
+def differences_overflow(Xc: torch.Tensor) -> bool:
+    """Whether ``x_nn - x`` can overflow ``Xc``'s dtype: values beyond half its largest."""
+    lo, hi = torch.aminmax(Xc)  # no |Xc| copy: this runs on whole classes
+    return bool(torch.maximum(-lo, hi) > torch.finfo(Xc.dtype).max / 2)
+
+
 def interpolate_into(
-    Xc, rows, partners, steps, dest: torch.Tensor, budget: int, scale=None
+    Xc, rows, partners, steps, dest: torch.Tensor, budget: int, scale=None, wide=None
 ) -> None:
     """``dest[i] = Xc[rows[i]] + steps[i] * (Xc[partners[i]] - Xc[rows[i]])``, chunk by chunk.
 
@@ -284,12 +291,13 @@ def interpolate_into(
     then the output dtype. Where the difference can overflow that precision (values
     beyond half its largest), imbalanced-learn's form gives infinities; there every row
     is ``x * (1 - s) + x_nn * s`` in float64 (``s = u * scale``), which stays between
-    its two rows.
+    its two rows. ``wide``: `differences_overflow(Xc)`, computed when None (callers that
+    generate from one class many times pass it once computed).
     """
     n, d = rows.shape[0], Xc.shape[1]
     if n == 0:
         return
-    if bool(Xc.abs().amax() > torch.finfo(Xc.dtype).max / 2):
+    if differences_overflow(Xc) if wide is None else wide:
         _convex_into(Xc, rows, partners, steps, dest, scale)
         return
     steps = steps.unsqueeze(1)

@@ -112,7 +112,7 @@ def to_like(t: torch.Tensor, like):
     """``t`` in the kind of container ``like`` was: a tensor stays a tensor, else numpy."""
     if isinstance(like, torch.Tensor):
         return t
-    return t.detach().cpu().numpy()
+    return host_numpy(t)
 
 
 def host_numpy(t: torch.Tensor) -> np.ndarray:

@@ -78,10 +78,12 @@ class RandomOverSampler(BaseSampler):
             X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
         boots, start = [], 0
         for class_index, n in blocks:  # each class's noise follows its draws, as there
-            boot = self._bootstrap(gen, data, class_index, n)
+            members = (data.codes == class_index).nonzero().squeeze(1)
+            boot = self._bootstrap(gen, members, n)
             boots.append(boot.cpu())
             if not plain and n:
-                self._smooth_into(gen, data, class_index, boot, dest[start : start + n])
+                label = data.classes[class_index]
+                self._smooth_into(gen, data, label, members, boot, dest[start : start + n])
             start += n
         self.sample_indices_ = torch.cat([torch.arange(data.n)] + boots).numpy()
         if plain:
@@ -90,12 +92,11 @@ class RandomOverSampler(BaseSampler):
         data.release()
         return X_out, y_out
 
-    def _smooth_into(self, gen, data, class_index: int, boot, target: torch.Tensor) -> None:
-        """imbalanced-learn's smoothed bootstrap of rows ``boot`` into ``target`` (n, d):
-        noise ~ N(0, (h * c * std_j)^2) per feature ``j``."""
+    def _smooth_into(self, gen, data, label, members, boot, target: torch.Tensor) -> None:
+        """imbalanced-learn's smoothed bootstrap of rows ``boot`` of class ``label`` (whose
+        rows are ``members``) into ``target`` (n, d): noise ~ N(0, (h * c * std_j)^2) per
+        feature ``j``."""
         (n_rows, d), n = data.X.shape, boot.numel()
-        label = data.classes[class_index]
-        members = (data.codes == class_index).nonzero().squeeze(1)
         constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
         scale = data.X[members].std(0, unbiased=False).to(torch.float64)
         scale = scale * (self.shrinkage_[label] * constant)
@@ -108,9 +109,8 @@ class RandomOverSampler(BaseSampler):
         _check_smoothed(target, label, self.shrinkage_[label])
 
     @staticmethod
-    def _bootstrap(gen, data, class_index: int, n: int) -> torch.Tensor:
-        """(n,) int64: rows of class ``class_index`` drawn with replacement."""
-        members = (data.codes == class_index).nonzero().squeeze(1)
+    def _bootstrap(gen, members: torch.Tensor, n: int) -> torch.Tensor:
+        """(n,) int64: ``n`` of a class's rows ``members`` drawn with replacement."""
         if isinstance(gen, torch.Generator):
             choice = torch.randint(0, members.numel(), (n,), generator=gen, device=gen.device)
             return members[choice.to(members.device)]

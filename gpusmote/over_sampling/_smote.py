@@ -297,9 +297,7 @@ def interpolate_into(
     n, d = rows.shape[0], Xc.shape[1]
     if n == 0:
         return
-    if differences_overflow(Xc) if wide is None else wide:
-        _convex_into(Xc, rows, partners, steps, dest, scale)
-        return
+    convex = differences_overflow(Xc) if wide is None else wide
     steps = steps.unsqueeze(1)
     # per row: base and neighbour in the data's precision and one float64 row; a
     # sixteenth of the budget (16 MiB by default on the CPU) keeps a chunk in cache,
@@ -308,28 +306,30 @@ def interpolate_into(
     chunk = min(n, max(1, budget // 16 // per_row))
     base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
     other = torch.empty_like(base)
-    wide = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
+    out64 = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         m = b - a
         torch.index_select(Xc, 0, rows[a:b], out=base[:m])
         torch.index_select(Xc, 0, partners[a:b], out=other[:m])
+        if convex:
+            s = steps[a:b] if scale is None else steps[a:b] * scale[a:b, None]
+            dest[a:b].copy_(_convex(base[:m], other[:m], s))
+            continue
         torch.sub(other[:m], base[:m], out=other[:m])
         if scale is not None:
             other[:m] *= scale[a:b, None]  # computed in float64, stored in the data's dtype
-        w = torch.mul(other[:m], steps[a:b], out=wide[:m])  # promotes to float64
+        w = torch.mul(other[:m], steps[a:b], out=out64[:m])  # promotes to float64
         dest[a:b].copy_(w.add_(base[:m]))
 
 
-def _convex_into(Xc, rows, partners, steps, dest, scale) -> None:
-    """`interpolate_into` for data near its dtype's largest values, one pass in float64."""
-    s = steps if scale is None else steps * scale
-    s = s.unsqueeze(1)
-    base, other = Xc[rows].to(torch.float64), Xc[partners].to(torch.float64)
+def _convex(base: torch.Tensor, other: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """(m, d) float64 rows ``base * (1 - s) + other * s`` for data near its dtype's
+    largest values; ``s`` (m, 1) float64."""
+    base, other = base.to(torch.float64), other.to(torch.float64)
     w = base * (1 - s) + other * s
     # rounding may not leave the segment, where the dtype's largest values end
-    w = torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))
-    dest.copy_(w)
+    return torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))
 
 
 def _backend_name(backend, Xc, k, device, max_memory) -> str:

@@ -45,7 +45,6 @@ class Problem:
         self.cdtype = torch.float64 if X.dtype == torch.float64 else torch.float32
         self.out_dtype = self.cdtype
         mean = _chunked_mean(X, self.chunk)
-        self.mean = mean.to(self.cdtype)
         spread = _chunked_maxabs(X, mean, self.chunk)
         if not self.same:
             spread = max(spread, _chunked_maxabs(Y, mean, self.chunk))
@@ -59,6 +58,7 @@ class Problem:
                 )
             )
         self.scale = _pow2_scale(spread)
+        self.scaled_mean = (mean * self.scale).to(self.cdtype)
         self.u_in, self.u_acc = _unit_roundoffs(self.cdtype)
 
     def work(self, src: torch.Tensor, a: int, b: int, out: torch.Tensor | None = None):
@@ -66,8 +66,10 @@ class Problem:
         rows = src[a:b]
         if out is None:
             out = torch.empty(rows.shape, dtype=self.cdtype, device=self.device)
-        torch.sub(rows.to(self.cdtype), self.mean, out=out)
-        return out.mul_(self.scale)
+        # scaled first: a power of two is exact, so this is (row - mean) * scale, rounding
+        # for rounding, without row - mean overflowing float32 near its largest values
+        torch.mul(rows.to(self.cdtype), self.scale, out=out)
+        return out.sub_(self.scaled_mean)
 
     def slack(self, y_norm: torch.Tensor, x_max: float, *, float32: bool = False) -> torch.Tensor:
         """Bound on the error of a rounded squared distance in working coordinates.

@@ -109,3 +109,18 @@ def test_float64_values_whose_squares_overflow_are_a_clear_error(value):
         kneighbors(X, 1, device="cpu")
     dist, ind = kneighbors(X / value * 1e150, 1, device="cpu")  # just inside: exact
     assert ind.ravel().tolist() == [2, 2, 3, 2] and torch.isfinite(dist).all()
+
+
+def test_float32_rows_near_the_largest_value_are_searched_exactly():
+    """Centring a row near float32's largest value could overflow (row - mean) before
+    scaling (out-of-range candidates followed); the working coordinates are scaled first."""
+    from .reference import naive_kneighbors
+
+    X = np.array(
+        [[-3.4e38, 1.0], [3.4e38, 2.0], [-3e38, 0.0], [3e38, 1.0], [-3.2e38, 2.0], [3.1e38, 0.0]],
+        dtype=np.float32,
+    )
+    dist, ind = kneighbors(X, 2, device="cpu")
+    ref_d, ref_i = naive_kneighbors(X.astype(np.float64), 2)
+    np.testing.assert_array_equal(ind, ref_i)
+    np.testing.assert_allclose(dist, ref_d, rtol=1e-6)

@@ -265,9 +265,7 @@ class _Job:
         pieces = []  # (class index, delayed rows) per synthetic partition
         k = getattr(self.sampler, "k_neighbors", None)
         itemsize = np.dtype(self.dtype).itemsize
-        token = dask.base.tokenize(
-            self.seed, self.kind, k, self.rows_per_partition, self.n_rows, self.counts
-        )
+        token = self._token()
         for label, n_new in self.strategy.items():
             if n_new == 0:
                 continue
@@ -310,6 +308,37 @@ class _Job:
                 )
                 pieces.append((ci, m, piece))
         return self._assemble(pieces)
+
+    def _token(self) -> str:
+        """The part of every hand-named key that says which job it is: the input
+        collections' own keys (which dask derives from their data), the feature columns
+        and dtypes, the sampler's type and every parameter, the seed and the output
+        layout. Two jobs share a key only when they compute the same thing: a key made
+        from the shape alone once handed one job's synthetic rows to another."""
+        from dask.base import tokenize
+
+        params = self.sampler.get_params(deep=False)
+        return tokenize(
+            [p.key for p in self.parts],
+            [p.key for p in self.label_parts],
+            self.features,
+            self.target,
+            self._feature_dtypes(),
+            np.dtype(self.dtype).str,
+            type(self.sampler).__qualname__,
+            # repr: a torch.device or an index object tokenizes by value this way
+            sorted((name, repr(value)) for name, value in params.items()),
+            self.seed,
+            self.rows_per_partition,
+            self.max_gather,
+            [(repr(label), n) for label, n in self.counts.items()],
+            self.n_rows,
+        )
+
+    def _feature_dtypes(self) -> list[str]:
+        if self.frame is not None:
+            return [str(self.frame.dtypes[c]) for c in self.features]
+        return [str(self.array.dtype)]
 
     def _search(self) -> dict:
         s = self.sampler

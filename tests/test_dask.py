@@ -9,6 +9,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 from gpusmote import SMOTE, RandomOverSampler  # noqa: E402
@@ -67,7 +68,8 @@ def _on_segments(new, minority, k):
     diff = new[:, None, :] - base[None, :, :]  # (m, n*k, d)
     u = (diff * direction).sum(-1) / (direction**2).sum(-1)
     off = diff - u[..., None] * direction
-    ok = (np.linalg.norm(off, axis=-1) < 1e-4) & (u >= -1e-6) & (u < 1 + 1e-6)
+    tol = 1e-4 * max(1.0, float(np.abs(minority).max()))  # float32 rounding at the data's scale
+    ok = (np.linalg.norm(off, axis=-1) < tol) & (u >= -1e-6) & (u < 1 + 1e-6)
     return ok.any(1)
 
 
@@ -259,3 +261,107 @@ def test_non_finite_rows_as_in_one_process(client, frame):
     assert out["f0"].isna().sum() >= 1 and math.isnan(out["f0"].iloc[majority_row])
     out = fit_resample(ddf, sampler=RandomUnderSampler(random_state=0), target="label").compute()
     assert out["label"].value_counts().tolist() == [N_MIN] * 2
+
+
+# jobs on other data never share results --------------------------------------------------
+FEATURES = [f"f{i}" for i in range(D)]
+
+
+def _moved(frame, shift=0.0, scale=1.0):
+    df = frame.copy()
+    df[FEATURES] = (df[FEATURES] * scale + shift).astype(np.float32)
+    return df
+
+
+def _own_rows(res, source, sampler):
+    """The originals of ``source`` first, then new rows made from ``source``'s own
+    minority rows: on its SMOTE segments, or copies of them."""
+    pd.testing.assert_frame_equal(res.iloc[:N], source)
+    new = res.iloc[N:][FEATURES].to_numpy()
+    minority = source.loc[source["label"] == 1, FEATURES].to_numpy()
+    assert new.shape[0] == N - 2 * N_MIN
+    if isinstance(sampler, SMOTE):
+        assert _on_segments(new, minority, 5).all()
+    else:
+        assert {tuple(r) for r in new} <= {tuple(r) for r in minority}
+
+
+@pytest.mark.parametrize(
+    "sampler", [_smote(), RandomOverSampler(random_state=7)], ids=["SMOTE", "ROS"]
+)
+def test_jobs_on_other_data_of_the_same_shape_keep_their_own_rows(client, frame, sampler):
+    """Two datasets of one shape, class counts and seed: computed together, and one
+    persisted on the cluster while the other runs (the keys once ignored the data)."""
+    shifted, scaled = _moved(frame, shift=100.0), _moved(frame, scale=1000.0)
+
+    def job(df):
+        ddf = dd.from_pandas(df, npartitions=4)
+        return fit_resample(ddf, sampler=sampler, target="label", rows_per_partition=1000)
+
+    a, b = dask.compute(job(frame), job(shifted))
+    _own_rows(a, frame, sampler)
+    _own_rows(b, shifted, sampler)
+    kept = client.persist(job(frame))  # a lazy result held, as in a notebook
+    distributed.wait(kept)
+    _own_rows(job(scaled).compute(), scaled, sampler)
+    _own_rows(kept.compute(), frame, sampler)
+
+
+def test_array_jobs_on_other_data_keep_their_own_rows(client, frame):
+    shifted = _moved(frame, shift=100.0)
+    outs = []
+    for df in (frame, shifted):
+        X = da.from_array(df[FEATURES].to_numpy(), chunks=(700, D))
+        y = da.from_array(df["label"].to_numpy(), chunks=700)
+        outs.append(fit_resample(X, y, sampler=_smote(), rows_per_partition=800)[0])
+    Xa, Xb = dask.compute(*outs)
+    for got, df in ((Xa, frame), (Xb, shifted)):
+        np.testing.assert_array_equal(got[:N], df[FEATURES].to_numpy())
+        minority = df.loc[df["label"] == 1, FEATURES].to_numpy()
+        assert _on_segments(got[N:], minority, 5).all()
+
+
+def test_jobs_with_other_parameters_on_the_same_data_keep_their_own_rows(client, frame):
+    """Same data and seed, another sampling_strategy or k_neighbors: each job computed
+    together with the others gives what it gives alone."""
+    ddf = dd.from_pandas(frame, npartitions=4)
+    samplers = [
+        _smote(),
+        _smote(sampling_strategy={1: N_MIN + 1500}),
+        SMOTE(random_state=7, k_neighbors=3, device="cpu"),
+    ]
+    jobs = [fit_resample(ddf, sampler=s, target="label", rows_per_partition=1000) for s in samplers]
+    together = dask.compute(*jobs)
+    for s, got in zip(samplers, together, strict=True):
+        alone = fit_resample(
+            dd.from_pandas(frame, npartitions=4), sampler=s, target="label", rows_per_partition=1000
+        ).compute()
+        pd.testing.assert_frame_equal(got, alone)
+    assert (together[1]["label"] == 1).sum() == N_MIN + 1500
+    assert not together[0].iloc[N:].equals(together[2].iloc[N:])
+
+
+def test_the_same_job_twice_gives_the_same_rows(client, frame):
+    jobs = [
+        fit_resample(dd.from_pandas(frame.copy(), npartitions=4), sampler=_smote(), target="label")
+        for _ in range(2)
+    ]
+    first, second = dask.compute(*jobs)
+    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first, jobs[0].compute())
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [RandomUnderSampler(random_state=0), EditedNearestNeighbours(), TomekLinks()],
+    ids=["RUS", "ENN", "Tomek"],
+)
+def test_under_and_cleaning_jobs_on_other_data_keep_their_own_rows(client, frame, sampler):
+    shifted = _moved(frame, shift=100.0)
+    jobs = [
+        fit_resample(dd.from_pandas(df, npartitions=3), sampler=sampler, target="label")
+        for df in (frame, shifted)
+    ]
+    for got, df in zip(dask.compute(*jobs), (frame, shifted), strict=True):
+        assert len(got) < N
+        pd.testing.assert_frame_equal(got, df.loc[got.index])

@@ -109,11 +109,29 @@ class ResampledDataset(Dataset):
         self._labels = torch.tensor(
             [g[0] for g in self._graphs], dtype=self.y.dtype, device=self.device
         )
-        self.epoch = 0
+        self._epoch = _shared_epoch(0)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose synthetic rows are drawn (set with `set_epoch`)."""
+        return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
-        """Draw the synthetic rows of ``epoch`` (deterministic in ``(seed, epoch)``)."""
-        self.epoch = check_int(epoch, "epoch", minimum=0)
+        """Draw the synthetic rows of ``epoch`` (deterministic in ``(seed, epoch)``).
+
+        The epoch lives in shared memory, so it reaches DataLoader worker processes,
+        persistent ones (which keep a copy of the dataset made at their start) and
+        spawned ones included. Call it before iterating the loader for that epoch, as
+        with ``DistributedSampler.set_epoch``.
+        """
+        self._epoch.fill_(check_int(epoch, "epoch", minimum=0))
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+        # plain pickle and deepcopy give a private copy of the epoch: share that one,
+        # so a copy's set_epoch reaches the workers of its own loaders
+        if not self._epoch.is_shared():
+            self._epoch = _shared_epoch(int(self._epoch))
 
     def __len__(self) -> int:
         return self.n + int(self._offsets[-1])
@@ -153,6 +171,7 @@ class ResampledDataset(Dataset):
         out_y[pos] = self.y[idx[pos]]
         syn = (~orig).nonzero().squeeze(1)
         j = idx[syn] - self.n
+        epoch = self.epoch  # read once: one batch, one epoch
         block = torch.searchsorted(self._offsets, j, right=True) - 1
         for b, (_label, members, partners, _count) in enumerate(self._graphs):
             here = (block == b).nonzero().squeeze(1)
@@ -160,7 +179,7 @@ class ResampledDataset(Dataset):
                 continue
             t = j[here] - self._offsets[b]
             k = partners.shape[1]
-            stream = _hash.key(self.seed, self.epoch, b)
+            stream = _hash.key(self.seed, epoch, b)
             flat = _hash.uniform_int(stream, t, partners.numel())
             gap = _hash.uniform_float(_hash.key(stream, 1), t, torch.float64)
             base = self.X[members[flat // k]].to(torch.float64)
@@ -168,6 +187,13 @@ class ResampledDataset(Dataset):
             out_X[syn[here]] = base.add_(gap.unsqueeze(1) * (other - base)).to(self.X.dtype)
             out_y[syn[here]] = self._labels[b]
         return out_X, out_y
+
+
+def _shared_epoch(epoch: int) -> torch.Tensor:
+    """A 0-d int64 CPU tensor in shared memory. DataLoader workers get the dataset
+    once (forked: copy-on-write pages; spawned: pickled), so a plain attribute set
+    later never reaches persistent workers; shared memory does, in both."""
+    return torch.tensor(epoch, dtype=torch.int64).share_memory_()
 
 
 def _index(index, n: int) -> int:

@@ -112,3 +112,57 @@ def test_bad_arguments():
         ResampledDataset(X, y, seed=-1)
     with pytest.raises(ValueError, match="`epoch` must be an integer >= 0"):
         ResampledDataset(X, y).set_epoch(-2)
+
+
+_LOADERS = {
+    "main process": {"num_workers": 0},
+    "2 workers": {"num_workers": 2},
+    "2 persistent workers": {"num_workers": 2, "persistent_workers": True},
+    "2 persistent spawned workers": {
+        "num_workers": 2,
+        "persistent_workers": True,
+        "multiprocessing_context": "spawn",
+    },
+}
+
+
+def test_set_epoch_reaches_every_kind_of_dataloader_worker():
+    """Persistent workers hold a copy of the dataset made before `set_epoch`: the epoch
+    must still reach them, so every loader gives each epoch's rows, and new rows for a
+    new epoch."""
+    X, y = _data(6)
+    expected = {}
+    reference = ResampledDataset(X, y, seed=2)
+    for epoch in (0, 1, 2, 1):
+        reference.set_epoch(epoch)
+        expected[epoch] = _all(reference)[0]
+    assert not torch.equal(expected[0][365:], expected[1][365:])
+    assert not torch.equal(expected[1][365:], expected[2][365:])
+    for name, options in _LOADERS.items():
+        ds = ResampledDataset(X, y, seed=2)
+        loader = DataLoader(ds, batch_size=128, collate_fn=ResampledDataset.collate, **options)
+        for epoch in (0, 1, 2, 1):
+            ds.set_epoch(epoch)
+            got = torch.cat([b[0] for b in loader])
+            assert torch.equal(got, expected[epoch]), f"{name}, epoch {epoch}"
+
+
+def test_a_copied_dataset_keeps_its_own_epoch():
+    import copy
+    import pickle
+
+    X, y = _data(7)
+    ds = ResampledDataset(X, y, seed=1)
+    twin = pickle.loads(pickle.dumps(ds))
+    deep = copy.deepcopy(ds)
+    ds.set_epoch(3)
+    assert twin.epoch == 0 and deep.epoch == 0 and ds.epoch == 3
+    twin.set_epoch(3)
+    assert torch.equal(_all(twin)[0], _all(ds)[0])
+    # the copy's epoch reaches persistent workers too
+    loader = DataLoader(twin, batch_size=256, num_workers=1, persistent_workers=True)
+    first = torch.cat([b[0] for b in loader])
+    twin.set_epoch(4)
+    second = torch.cat([b[0] for b in loader])
+    assert torch.equal(first, _all(ds)[0]) and not torch.equal(first, second)
+    assert torch.equal(second, _all(twin)[0])

@@ -71,6 +71,8 @@ class BaseUnderSampler(BaseSampler):
                     )
                 )
             n, m, d = X_all.shape[0], queries.shape[0], X_all.shape[1]
+            if m == 0:  # nothing asked about (NCR: no misclassified minority row)
+                return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
             # all rows for themselves where that is cheaper, then the rows asked for
             whole = self_search_pays(n, m, d, **self._search())
             nns = kneighbors(
@@ -84,6 +86,9 @@ class BaseUnderSampler(BaseSampler):
             if whole:
                 nns = nns[own]
             return drop_own(nns, own) if extra else nns
+        if queries.shape[0] == 0:
+            width = int(getattr(spec, "n_neighbors", extra)) - extra
+            return torch.empty((0, max(width, 0)), dtype=torch.int64, device=X_all.device)
         est = _clone(spec)
         ours = isinstance(est, NearestNeighbors)
         points = X_all if ours else host_numpy(X_all)

@@ -195,3 +195,21 @@ def test_near_miss_searches_with_a_given_neighbours_object(version):
         warnings.simplefilter("ignore")
         euclidean.fit_resample(X, y)
     assert not np.array_equal(euclidean.sample_indices_, a.sample_indices_)
+
+
+@pytest.mark.parametrize(("name", "params"), METHODS, ids=IDS)
+def test_same_rows_on_separated_classes(name, params):
+    """Classes far apart: no row is misclassified, in danger or linked, so the cleaning
+    steps have nothing to look at (NeighbourhoodCleaningRule searched zero rows)."""
+    rng = np.random.default_rng(0)
+    sizes = (150, 40, 30)
+    X = np.concatenate([rng.normal(10 * i, 1, (m, 4)) for i, m in enumerate(sizes)])
+    y = np.concatenate([np.full(m, i) for i, m in enumerate(sizes)])
+    a, b = _pair(name, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Xa, ya = a.fit_resample(X, y)
+        Xb, yb = b.fit_resample(X, y)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    np.testing.assert_array_equal(Xa, Xb)
+    np.testing.assert_array_equal(ya, yb)

@@ -47,7 +47,8 @@ class Stream:
             self.shared = np.random.RandomState()
         else:
             self.shared = None
-        self._continuing = None
+        # made now, not on first use: two threads' first calls made two streams
+        self._continuing = np.random.RandomState(self.seed) if self.seed is not None else None
 
     @property
     def on_device(self) -> bool:
@@ -68,8 +69,6 @@ class Stream:
         if self.generator is not None:
             return self.generator
         if self.seed is not None:
-            if self._continuing is None:
-                self._continuing = np.random.RandomState(self.seed)
             return self._continuing
         return self.shared
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import threading
+import weakref
 
 import numpy as np
 import torch
@@ -12,7 +15,37 @@ from ._io import LabelsOnly, SamplerData
 from ._strategy import resolve
 from ._validation import check_finite
 
-__all__ = ["ParamsMixin", "BaseSampler"]
+__all__ = ["ParamsMixin", "BaseSampler", "instance_lock"]
+
+# Per-instance locks, kept outside the instances: `__init__` only stores parameters
+# (so `clone` works), and a fitted sampler must still pickle and deep-copy.
+_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def instance_lock(obj) -> threading.RLock:
+    """The re-entrant lock of ``obj``, made on first use (a copy gets its own)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(obj)
+        if lock is None:
+            lock = _LOCKS[obj] = threading.RLock()
+        return lock
+
+
+def one_at_a_time(method):
+    """Run ``method`` holding its instance's lock: the fitted state it writes
+    (``sampling_strategy_``, graphs, the stream) is one call's, never a mix of two
+    threads' calls."""
+    if getattr(method, "_one_at_a_time", False):
+        return method
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with instance_lock(self):
+            return method(self, *args, **kwargs)
+
+    locked._one_at_a_time = True
+    return locked
 
 
 class ParamsMixin:
@@ -86,10 +119,24 @@ class BaseSampler(ParamsMixin):
     strategy is resolved on class counts (`gpusmote._strategy.resolve`), the subclass
     computes on the device, and the output is rebuilt in the input's container types:
     the original rows first, unchanged and in order, then the new rows by class.
+
+    Threads: ``fit`` and ``fit_resample`` on one instance run one at a time (a lock per
+    instance, taken around every subclass's own ``fit`` / ``fit_resample`` too), so
+    calls from several threads each return their own data's rows; the fitted
+    attributes afterwards are those of the call that finished last. Separate instances
+    (``sklearn.base.clone``) run in parallel.
     """
 
     _sampling_type = "over-sampling"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("fit", "fit_resample"):
+            method = cls.__dict__.get(name)
+            if method is not None:
+                setattr(cls, name, one_at_a_time(method))
+
+    @one_at_a_time
     def fit(self, X, y):
         """Validate ``(X, y)`` and set ``sampling_strategy_`` (imbalanced-learn's ``fit``);
         returns self. Rows come from ``fit_resample``."""

@@ -10,7 +10,7 @@ import torch
 from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
-from ..base import BaseSampler
+from ..base import BaseSampler, instance_lock
 from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
@@ -202,12 +202,17 @@ class SMOTE(BaseSampler):
     # generation ----------------------------------------------------------------------
     def _generate(self, class_index: int, n: int, gen, dest: torch.Tensor) -> None:
         """Write ``n`` synthetic rows of a class into ``dest`` (n, d)."""
-        Xc, nn = self._graphs[class_index]
-        k = nn.shape[1]
-        flat, steps = smote_draws(gen, nn.numel(), n, self.device_)
+        draws = smote_draws(gen, self._graphs[class_index][1].numel(), n, self.device_)
+        self._write(self._graphs[class_index], draws, self._wide[class_index], dest)
+
+    def _write(self, graph, draws, wide: bool, dest: torch.Tensor) -> None:
+        """Interpolate the rows that ``draws`` = (flat, steps) pick from ``graph`` =
+        (Xc, nn) into ``dest``: reads the fitted state only through its arguments."""
+        Xc, nn = graph
+        flat, steps = draws
         partners = nn.view(-1)[flat]  # nn[flat // k, flat % k]
-        budget = resolve_budget(self.max_memory, self.device_)
-        interpolate_into(Xc, flat // k, partners, steps, dest, budget, wide=self._wide[class_index])
+        budget = resolve_budget(self.max_memory, Xc.device)
+        interpolate_into(Xc, flat // nn.shape[1], partners, steps, dest, budget, wide=wide)
 
     def _fitted_class(self, klass):
         if not hasattr(self, "_graphs"):
@@ -230,19 +235,30 @@ class SMOTE(BaseSampler):
         only over-sampled class), in the input's container types.
 
         Draws continue one stream across calls, started from ``random_state`` at `fit`.
+        Calls from several threads on one instance are safe: each call's draws are one
+        piece of the stream, taken under the instance's lock (the rows are then computed
+        in parallel), so the blocks are those of some order of the calls one by one.
         """
         n_samples = check_int(n_samples, "n_samples", minimum=0)
-        class_index = self._fitted_class(klass)
-        data = self._data
+        with instance_lock(self):  # one fit's state and one piece of the stream
+            class_index = self._fitted_class(klass)
+            data, graph = self._data, self._graphs[class_index]
+            wide, device = self._wide[class_index], self.device_
+            draws = None
+            if n_samples:
+                draws = smote_draws(self._stream.continuing(), graph[1].numel(), n_samples, device)
         X_buf, dest = data.x_buffer(n_samples, with_input=False)
         if n_samples:
-            self._generate(class_index, n_samples, self._stream.continuing(), dest)
+            self._write(graph, draws, wide, dest)
         y_buf = data.y_buffer([(class_index, n_samples)], with_input=False)
         return data.finish(X_buf, y_buf)
 
     def iter_samples(self, n_samples: int, *, klass=None, chunk_size: int = 65536):
         """Yield ``(X_chunk, y_chunk)`` pairs of at most ``chunk_size`` rows, ``n_samples``
         in all, so an output larger than memory can be streamed to disk or a training loop.
+
+        Each chunk is one `sample` call: iterators consumed from several threads at once
+        interleave whole chunks of the stream.
         """
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)

@@ -31,18 +31,36 @@ def test_tensor_in_tensor_out(device):
     assert isinstance(ind_np, np.ndarray)
 
 
-def test_matches_scikit_learn_and_its_graph():
+def test_matches_the_float64_reference_in_scikit_learns_format():
+    """Neighbours and graphs against the naive float64 reference (tolerance: float64
+    rounding of a direct sum, 1e-12 relative); scikit-learn only for the format. Its
+    brute force computes |x|^2 - 2x.y + |y|^2 with the machine's BLAS, so its
+    self-distances are ~3e-8 on some CPUs and exact zeros on others: its values are
+    compared at 1e-6, never at the reference's tolerance."""
     sk = pytest.importorskip("sklearn.neighbors")
     ours = NearestNeighbors(n_neighbors=5, device="cpu").fit(X)
+    dist, ind = ours.kneighbors()
+    ref_d, ref_i = naive_kneighbors(X, 5)
+    np.testing.assert_array_equal(ind, ref_i)
+    np.testing.assert_allclose(dist, ref_d, rtol=1e-12, atol=0)
+    # explicit queries: each row is its own nearest, at distance exactly 0
+    q_d, q_i = naive_kneighbors(X, 5, Y=X[:20], exclude_self=False)
+    assert (q_d[:, 0] == 0).all()
+    # the (k+1)-th distance is far from the k-th: no neighbour set is a rounding call
+    wide = naive_kneighbors(X, 6, Y=X[:20], exclude_self=False)[0]
+    assert (wide[:, 5] - wide[:, 4]).min() > 1e-6
     theirs = sk.NearestNeighbors(n_neighbors=5, algorithm="brute").fit(X)
-    d1, i1 = ours.kneighbors()
-    d2, i2 = theirs.kneighbors()
-    np.testing.assert_array_equal(i1, i2)
-    np.testing.assert_allclose(d1, d2, rtol=1e-10)
-    for mode in ("connectivity", "distance"):
-        g1 = ours.kneighbors_graph(X[:20], mode=mode)
-        g2 = theirs.kneighbors_graph(X[:20], mode=mode)
-        np.testing.assert_allclose(g1.toarray(), g2.toarray(), rtol=1e-10)
+    for mode, values in (("connectivity", np.ones_like(q_d)), ("distance", q_d)):
+        graph = ours.kneighbors_graph(X[:20], mode=mode)
+        expected = np.zeros((20, len(X)))
+        np.put_along_axis(expected, q_i, values, axis=1)
+        np.testing.assert_allclose(graph.toarray(), expected, rtol=1e-12, atol=0)
+        their = theirs.kneighbors_graph(X[:20], mode=mode)
+        assert type(graph) is type(their) and graph.shape == their.shape
+        assert graph.dtype == their.dtype
+        np.testing.assert_array_equal(graph.indptr, their.indptr)
+        np.testing.assert_array_equal(np.sort(graph.indices), np.sort(their.indices))
+        np.testing.assert_allclose(graph.toarray(), their.toarray(), rtol=0, atol=1e-6)
 
 
 def test_torch_graph(device):

@@ -51,11 +51,12 @@ def _together(calls):
     return results
 
 
-def _data(seed=0, n=(400, 60), d=3):
+def _data(seed=0, n=(400, 60)):
     rng = np.random.default_rng(seed)
-    X = np.concatenate([rng.normal(i, 1, (m, d)) for i, m in enumerate(n)]).astype(np.float32)
+    X = np.concatenate([rng.normal(2 * i, 1, (m, 4)) for i, m in enumerate(n)])
+    X[:, 3] = np.round(X[:, 3])  # SMOTENC's categorical column
     y = np.concatenate([np.full(m, i) for i, m in enumerate(n)])
-    return X, y
+    return X.astype(np.float32), y
 
 
 def _positions(blocks, sequential):
@@ -116,11 +117,6 @@ def test_sample_while_another_thread_refits_sees_one_fit():
         assert low or high
 
 
-def _frame_counts(y_res):
-    values, counts = np.unique(np.asarray(y_res), return_counts=True)
-    return dict(zip(values.tolist(), counts.tolist(), strict=True))
-
-
 def _build(cls):
     params = {}
     names = cls().get_params() if cls.__name__ != "SMOTENC" else {"random_state": 0}
@@ -131,20 +127,12 @@ def _build(cls):
     return _make(cls, **params)
 
 
-def _common_data(seed, n):
-    rng = np.random.default_rng(seed)
-    X = np.concatenate([rng.normal(2 * i, 1, (m, 4)) for i, m in enumerate(n)])
-    X[:, 3] = np.round(X[:, 3])  # SMOTENC's categorical column
-    y = np.concatenate([np.full(m, i) for i, m in enumerate(n)])
-    return X.astype(np.float32), y
-
-
 @pytest.mark.filterwarnings("ignore:BorderlineSMOTE. no row of class")
 @pytest.mark.parametrize("cls", OVER + UNDER, ids=lambda c: c.__name__)
 def test_fit_resample_on_one_instance_from_threads_returns_each_calls_own_rows(cls):
     """Two threads, other data and other class counts, one instance: each result is what
     that call gives alone (the calls run one at a time)."""
-    data = [_common_data(0, (150, 40, 30)), _common_data(1, (90, 60))]
+    data = [_data(0, (150, 40, 30)), _data(1, (90, 60))]
     expected = [_build(cls).fit_resample(X, y) for X, y in data]
     shared = _build(cls)
     for _trial in range(3):

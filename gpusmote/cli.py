@@ -38,6 +38,12 @@ def _info(args) -> int:
         )
     except ModuleNotFoundError:
         backends.append('faiss: not installed (pip install "gpusmote[faiss]")')
+    try:
+        import scipy
+
+        backends.append(f"kdtree (scipy {scipy.__version__}, exact)")
+    except ModuleNotFoundError:
+        backends.append('kdtree: not installed (pip install "gpusmote[kdtree]")')
     print("neighbour backends: " + "; ".join(backends))
     return 0
 

@@ -1,7 +1,15 @@
 """The one neighbour engine: exact tiled k-NN in PyTorch, and FAISS indexes."""
 
-from ._api import kneighbors
+from ._api import SearchStats, collect_stats, kneighbors
 from ._estimator import NearestNeighbors
 from ._faiss import FaissFlat, FaissHNSW, FaissIVF
 
-__all__ = ["kneighbors", "NearestNeighbors", "FaissFlat", "FaissIVF", "FaissHNSW"]
+__all__ = [
+    "kneighbors",
+    "collect_stats",
+    "SearchStats",
+    "NearestNeighbors",
+    "FaissFlat",
+    "FaissIVF",
+    "FaissHNSW",
+]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 
 import torch
 
 from .._device import resolve_device
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
-from ._exact import Problem, finish
+from ._exact import Problem, SearchStats, finish
 from ._faiss import FaissFlat, faiss_candidates, resolve_backend
 from ._memory import (
     plan_rows,
@@ -20,11 +22,44 @@ from ._memory import (
     stream_rows,
     symmetric_pays,
 )
+from ._precision import float32_suffices
 from ._torch import symmetric_candidates, torch_candidates
+from ._tree import race_tree, tree_candidates, tree_may_win
 
-__all__ = ["kneighbors", "resolve_auto_backend", "self_search_pays"]
+__all__ = [
+    "kneighbors",
+    "collect_stats",
+    "SearchStats",
+    "resolve_auto_backend",
+    "self_search_pays",
+]
 
 logger = logging.getLogger("gpusmote.neighbors")
+_collecting = threading.local()
+
+
+@contextmanager
+def collect_stats():
+    """Collect a `SearchStats` for every `kneighbors` call this thread makes inside the
+    block (samplers' searches included), in call order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.neighbors import collect_stats, kneighbors
+    >>> X = np.array([[0.0], [0.0], [0.0], [1.0]])  # three rows tie at distance 0
+    >>> with collect_stats() as stats:
+    ...     _ = kneighbors(X, 1, device="cpu")
+    >>> stats[0].queries, stats[0].backend
+    (4, 'torch')
+    """
+    stack = _collecting.__dict__.setdefault("stack", [])
+    found: list[SearchStats] = []
+    stack.append(found)
+    try:
+        yield found
+    finally:
+        del stack[next(i for i, f in enumerate(stack) if f is found)]
 
 
 def _n_candidates(k: int, available: int) -> int:
@@ -185,7 +220,9 @@ def kneighbors(
         )
     kc = _n_candidates(k, available)
     with torch.no_grad():  # neighbours are not differentiable; keep autograd out
-        dist, ind = _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+        dist, ind, stats = _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+    for found in getattr(_collecting, "stack", ()):
+        found.append(stats)
     return (dist, ind) if return_distance else ind
 
 
@@ -224,31 +261,52 @@ def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
 
 
 def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
-    """Validated tensors in, ``(dist, ind)`` out: plan, candidates, refine, certify."""
-    problem = Problem(Xt, Yt, k, exclude_self, budget, kc)
-    if spec == "auto":
-        spec = resolve_auto_backend(dev, Xt.shape[0], Yt.shape[0], Xt.shape[1], budget)
-    itemsize = torch.finfo(problem.cdtype).bits // 8
-    sym = None
-    if spec == "torch" and problem.same:
-        sym = plan_symmetric(
-            n=Xt.shape[0], d=Xt.shape[1], kc=kc, itemsize=itemsize, device=dev, budget=budget
-        )
-    if sym is not None:
-        tiles, refine_rows = symmetric_candidates(problem, sym), sym.refine_rows
-    elif spec == "torch":
-        plan = plan_torch(
-            n=Xt.shape[0],
-            m=Yt.shape[0],
-            d=Xt.shape[1],
-            kc=kc,
-            itemsize=itemsize,
-            device=dev,
-            budget=budget,
-        )
-        tiles, refine_rows = torch_candidates(problem, plan), plan.refine_rows
+    """Validated tensors in, ``(dist, ind, stats)`` out: choose the engine and the
+    scores' precision, then candidates, refine, certify, finish."""
+    n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
+    stats = SearchStats(n=n, m=m, d=d, k=k)
+    problem = Problem(Xt, Yt, k, exclude_self, budget, kc, stats)
+    probe = []  # the float32 probe's answer, asked at most once
+
+    def float32_ok() -> bool:
+        if not probe:
+            probe.append(float32_suffices(problem))
+        return probe[0]
+
+    auto = spec == "auto"
+    if auto:
+        spec = resolve_auto_backend(dev, n, m, d, budget)
+        if isinstance(spec, FaissFlat) and not float32_ok():
+            spec = "torch"  # faiss scores in float32 only, too coarse for this data
+    if spec == "torch" and problem.cdtype == torch.float32 and not float32_ok():
+        problem.set_score_dtype(torch.float64)
+    tree = None
+    if auto and spec == "torch" and tree_may_win(dev, n, m, d, kc, budget):
+        tree = race_tree(problem, lambda sub: _engine(sub, "torch", dev, budget, kc, None))
+        spec = "kdtree" if tree is not None else spec
+    stats.backend = spec if isinstance(spec, str) else spec.name
+    if spec == "torch":
+        stats.score_dtype = str(problem.cdtype).split(".")[-1]
     else:
-        # faiss holds its index and host copies outside the plan: refine in a quarter
-        refine_rows = plan_rows(budget // 4, refine_bytes(1, kc, Xt.shape[1]), 4096)
-        tiles = faiss_candidates(problem, spec)
-    return finish(problem, tiles, refine_rows)
+        stats.score_dtype = "float64" if spec == "kdtree" else "float32"
+    dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
+    return dist, ind, stats
+
+
+def _engine(problem, spec, dev, budget: int, kc: int, tree):
+    """``(tiles, refine_rows)`` of backend ``spec`` for ``problem``; see `_exact.finish`."""
+    n, m, d = problem.n, problem.m, problem.d
+    itemsize = torch.finfo(problem.cdtype).bits // 8
+    if spec == "torch":
+        if problem.same:
+            sym = plan_symmetric(n=n, d=d, kc=kc, itemsize=itemsize, device=dev, budget=budget)
+            if sym is not None:
+                return symmetric_candidates(problem, sym), sym.refine_rows
+        plan = plan_torch(n=n, m=m, d=d, kc=kc, itemsize=itemsize, device=dev, budget=budget)
+        return torch_candidates(problem, plan), plan.refine_rows
+    # faiss and the tree hold their indexes and host copies outside the plan: refine in
+    # a quarter
+    refine_rows = plan_rows(budget // 4, refine_bytes(1, kc, d), 4096)
+    if spec == "kdtree":
+        return tree_candidates(problem, tree), refine_rows
+    return faiss_candidates(problem, spec), refine_rows

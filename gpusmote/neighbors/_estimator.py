@@ -10,7 +10,7 @@ from .._device import resolve_device
 from .._io import as_feature_tensor, to_like
 from .._validation import check_bool, check_int, fmt_error
 from ..base import ParamsMixin
-from ._api import kneighbors, resolve_auto_backend
+from ._api import collect_stats, kneighbors, resolve_auto_backend
 from ._faiss import resolve_backend
 from ._memory import resolve_budget
 
@@ -42,6 +42,9 @@ class NearestNeighbors(ParamsMixin):
     n_features_in_ : int
     device_ : torch.device
     backend_ : str
+        The engine of the last search ("torch", "kdtree", "faiss-flat", ...); after
+        ``fit`` and before a search, what ``backend="auto"``'s static rule expects
+        (each search may still pick the KD-tree or change precision on the data).
 
     Examples
     --------
@@ -70,12 +73,12 @@ class NearestNeighbors(ParamsMixin):
         self._fit_X = as_feature_tensor(X, "X", self.device_)
         self._fit_input_is_tensor = isinstance(X, torch.Tensor)
         self.n_samples_fit_, self.n_features_in_ = self._fit_X.shape
-        if spec == "auto":
+        self._spec = spec
+        if spec == "auto":  # the static rule until a search says what it ran
             n, d = self._fit_X.shape
             budget = resolve_budget(self.max_memory, self.device_)
             spec = resolve_auto_backend(self.device_, n, n, d, budget)
         self.backend_ = spec if isinstance(spec, str) else spec.name
-        self._spec = spec
         return self
 
     def kneighbors(self, X=None, n_neighbors: int | None = None, return_distance: bool = True):
@@ -96,16 +99,18 @@ class NearestNeighbors(ParamsMixin):
             Y, exclude = None, True
         else:
             like, Y, exclude = X, X, False
-        result = kneighbors(
-            self._fit_X,
-            k,
-            Y=Y,
-            exclude_self=exclude,
-            backend=self._spec,
-            device=self.device_,
-            max_memory=self.max_memory,
-            return_distance=return_distance,
-        )
+        with collect_stats() as stats:
+            result = kneighbors(
+                self._fit_X,
+                k,
+                Y=Y,
+                exclude_self=exclude,
+                backend=self._spec,
+                device=self.device_,
+                max_memory=self.max_memory,
+                return_distance=return_distance,
+            )
+        self.backend_ = stats[-1].backend
         if return_distance:
             return tuple(to_like(t, like) for t in result)
         return to_like(result, like)

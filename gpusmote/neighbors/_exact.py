@@ -4,24 +4,60 @@ Backends propose ``kc >= k`` candidates per query from fast but rounded scores
 (``|x|^2 - 2 x.y`` in float32, or an approximate index). Here the candidates get their
 true distances (float64 differences of the original values), are ordered by
 ``(distance, index)``, and, for exact backends, a rounding-error bound certifies that no
-point outside the candidates could be as close as the k-th; rows that fail the
-certificate (exact ties, near-duplicates, catastrophic cancellation) are searched again
-by direct float64 differences.
+point outside the candidates could be as close as the k-th. Rows that fail the
+certificate (exact ties, near-duplicates, scores too coarse for the data) go to the tie
+finish: float64 products find the few rows within their rounding bound of the k-th
+distance, and only those are measured and ordered.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+from dataclasses import dataclass
 
 import torch
 
 from .._validation import fmt_error
-from ._memory import plan_rows, refine_bytes, stream_rows
+from ._memory import NORM_SCRATCH_ELEMS, plan_tie_finish, stream_rows
 
-__all__ = ["Problem", "refine", "certified", "exact_candidates", "finish", "drop_own"]
+__all__ = [
+    "Problem",
+    "SearchStats",
+    "refine",
+    "certified",
+    "tie_finish",
+    "finish",
+    "drop_own",
+    "unit_roundoffs",
+    "FLOAT32_PLAIN",
+    "FLOAT64",
+    "sq_norms",
+]
 
 logger = logging.getLogger("gpusmote.neighbors")
+
+
+@dataclass
+class SearchStats:
+    """What one `kneighbors` call did; collected with `collect_stats`.
+
+    ``rechecked`` counts the queries whose candidates a certificate could not prove
+    (genuine distance ties at the k-th neighbour, or scores too coarse for the data);
+    ``tie_candidates`` the rows the tie finish measured for them. Counts, not timings:
+    deterministic for the same data and settings.
+    """
+
+    n: int
+    m: int
+    d: int
+    k: int
+    backend: str = ""
+    score_dtype: str = ""  # the candidate scores' precision ("float32", "float64", "tree")
+    queries: int = 0
+    rechecked: int = 0
+    tie_candidates: int = 0
 
 
 class Problem:
@@ -33,8 +69,9 @@ class Problem:
     (exact) keeps squares of 1e30-sized values from overflowing float32.
     """
 
-    def __init__(self, X, Y, k: int, exclude_self: bool, budget: int, kc: int):
+    def __init__(self, X, Y, k: int, exclude_self: bool, budget: int, kc: int, stats=None):
         self.X, self.Y, self.k, self.kc = X, Y, k, kc
+        self.stats = stats  # a SearchStats to fill, or None
         self.same = Y is X
         self.exclude_self = exclude_self
         self.budget = budget
@@ -58,8 +95,26 @@ class Problem:
                 )
             )
         self.scale = _pow2_scale(spread)
-        self.scaled_mean = (mean * self.scale).to(self.cdtype)
-        self.u_in, self.u_acc = _unit_roundoffs(self.cdtype)
+        self.mean64 = mean * self.scale
+        self.set_score_dtype(self.cdtype)
+
+    def set_score_dtype(self, dtype: torch.dtype) -> None:
+        """Compute the candidate scores (the working coordinates and their products) in
+        ``dtype``: float32, or float64 where float32 products cannot separate the data's
+        neighbours (`_precision.score_dtype`). Refinement is float64 either way."""
+        self.cdtype = dtype
+        self.scaled_mean = self.mean64.to(dtype)
+        self.u_in, self.u_acc = unit_roundoffs(dtype)
+
+    def for_queries(self, rows: torch.Tensor) -> Problem:
+        """The same search for queries ``rows`` (int64 rows of Y) only, without the
+        exclusion of a row's own index and without stats: to time an engine on them."""
+        sub = copy.copy(self)
+        sub.Y = self.Y[rows]
+        sub.m = sub.Y.shape[0]
+        sub.same = sub.exclude_self = False
+        sub.stats = None
+        return sub
 
     def work(self, src: torch.Tensor, a: int, b: int, out: torch.Tensor | None = None):
         """Rows ``a:b`` of ``src`` in working coordinates, shape (b - a, d)."""
@@ -71,19 +126,42 @@ class Problem:
         torch.mul(rows.to(self.cdtype), self.scale, out=out)
         return out.sub_(self.scaled_mean)
 
-    def slack(self, y_norm: torch.Tensor, x_max: float, *, float32: bool = False) -> torch.Tensor:
-        """Bound on the error of a rounded squared distance in working coordinates.
+    def work64(self, src: torch.Tensor, rows) -> torch.Tensor:
+        """Rows ``rows`` (a slice or int64 indices) of ``src`` in float64 working
+        coordinates, shape (r, d); a fresh tensor (the caller's data is never written)."""
+        out = src[rows].to(torch.float64, copy=isinstance(rows, slice))
+        return out.mul_(self.scale).sub_(self.mean64)
 
-        ``y_norm`` (r,) float64 squared working norms of the queries, ``x_max`` the largest
-        working norm of X; ``float32`` when the scores were computed in float32 whatever
-        ``cdtype`` is (faiss). Returns (r,) float64.
+    def slack(self, y_norm: torch.Tensor, x_max: float, d2_k=None, *, units=None) -> torch.Tensor:
+        """Bound on the error of a rounded squared distance in working coordinates, for
+        every row of X that could be as near a query as its k-th neighbour.
+
+        ``y_norm`` (r,) float64 squared working norms of the queries, ``x_max`` the
+        largest working norm of X; ``d2_k`` (r,) float64, optional: each query's k-th
+        squared distance in working units. A row farther from the origin than
+        ``|y| + 2 sqrt(d2_k)`` is more than twice that distance from the query (the
+        triangle inequality), so only rows within that reach need their rounding
+        bounded: one far outlier no longer coarsens the bound of every query. ``units``:
+        (input rounding, accumulation unit) of the products when they were not computed
+        in ``cdtype`` under the current matmul settings (`FLOAT32_PLAIN` for faiss,
+        `FLOAT64` for the tie finish, `unit_roundoffs`). Returns (r,) float64.
         """
-        u_in, u_acc = (0.0, 2.0**-24) if float32 else (self.u_in, self.u_acc)
+        u_in, u_acc = (self.u_in, self.u_acc) if units is None else units
         # |fl(dot) - dot| <= (2 u_in + d u_acc)|x||y| (inputs rounded to the matmul's
         # precision, then accumulated); the norms and the centring add a few u_acc more.
         # Doubled for safety: the bound is cheap and only decides when to recheck.
         gamma = 2.0 * (2.0 * u_in + (self.d + 6) * u_acc)
-        return gamma * (x_max + y_norm.sqrt()) ** 2
+        y = y_norm.sqrt()
+        reach = torch.full_like(y, x_max)
+        if d2_k is not None:
+            # |y| itself is rounded (its coordinates and their sum): widened by that
+            wide = y * (1.0 + (self.d + 4) * 2.0 * max(u_in, u_acc, 2.0**-24))
+            reach = torch.minimum(reach, wide + 2.0 * d2_k.sqrt())
+        return gamma * (reach + y) ** 2
+
+    def slack_at(self, y_norm: torch.Tensor, x_max: float, *, units=None):
+        """`slack` as a function of ``d2_k`` (working units), for `finish`."""
+        return lambda d2_k: self.slack(y_norm, x_max, d2_k, units=units)
 
 
 # Refinement squares float64 differences of original values: 2**500 keeps
@@ -112,7 +190,13 @@ def _chunked_maxabs(X: torch.Tensor, mean: torch.Tensor, chunk: int) -> float:
     return best
 
 
-def _unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
+# (input rounding, accumulation unit) of products computed in plain float32 (faiss's
+# own GEMM, never TF32) and in float64
+FLOAT32_PLAIN = (0.0, 2.0**-24)
+FLOAT64 = (0.0, 2.0**-53)
+
+
+def unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     """(rounding of matmul inputs, accumulation unit) for the current matmul settings."""
     if cdtype == torch.float64:
         return 0.0, 2.0**-53
@@ -123,6 +207,17 @@ def _unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     if tf32:
         return 2.0**-11, 2.0**-24  # TF32 inputs
     return 0.0, 2.0**-24
+
+
+def sq_norms(rows: torch.Tensor) -> torch.Tensor:
+    """(r,) float64 squared norms of ``rows`` (r, d), a few rows at a time: a float64
+    copy of a whole tile of wide rows would be the largest allocation of the search."""
+    r, d = rows.shape
+    out = torch.empty(r, dtype=torch.float64, device=rows.device)
+    step = max(1, NORM_SCRATCH_ELEMS // max(d, 1))
+    for a in range(0, r, step):
+        out[a : a + step] = rows[a : a + step].to(torch.float64, copy=True).square_().sum(1)
+    return out
 
 
 def drop_own(ind: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
@@ -158,49 +253,91 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
     return d2, idx.gather(1, perm)
 
 
-def certified(P: Problem, d2_k: torch.Tensor, threshold: torch.Tensor, slack: torch.Tensor):
+def certified(P: Problem, d2_k: torch.Tensor, threshold: torch.Tensor, slack):
     """Rows whose k-th true distance is provably below every non-candidate's.
 
     ``threshold``: (r,) float64, the smallest rounded squared working distance any
     non-candidate can have (+inf when every row of X is a candidate); ``slack`` (r,)
-    its rounding-error bound.
+    its rounding-error bound, or a function of the k-th squared distances in working
+    units giving it (`Problem.slack_at`).
     """
-    return threshold - slack > d2_k * (P.scale * P.scale) * (1.0 + 1e-12)
+    d2_k = d2_k * (P.scale * P.scale)
+    if callable(slack):
+        slack = slack(d2_k)
+    return threshold - slack > d2_k * (1.0 + 1e-12)
 
 
-def exact_candidates(P: Problem, rows: torch.Tensor) -> torch.Tensor:
-    """The ``kc`` nearest rows of X for queries ``rows`` by direct float64 differences.
+def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
+    """The k nearest rows of X for queries ``rows`` that failed the certificate, by
+    (distance, index), without sorting whole rows.
 
-    Ties go to the lower index. Used for the rows that fail the certificate.
+    ``d2_k`` (r,) float64: each query's k-th true squared distance among its candidates,
+    an upper bound on its true k-th. Float64 products find every row of X whose score
+    is within their rounding bound of it: a superset of the rows as near as the k-th
+    (the tie set, for duplicates and integer grids, and the near-misses of rounded
+    scores). Only those are measured by float64 differences and ordered. Returns
+    ``(d2, idx)``, both (r, k), d2 in original units.
     """
-    kc = P.kc
-    out = torch.empty((rows.numel(), kc), dtype=torch.int64, device=P.device)
-    fb = min(rows.numel(), 64)
-    # per database row: its float64 copy, and per pair the difference, the distance,
-    # and the concatenated/sorted keys and indices
-    per_col = P.d * 8 + fb * (P.d * 8 + 6 * 8)
-    cw = plan_rows(P.budget - fb * kc * 64, per_col, P.n)
-    for a in range(0, rows.numel(), fb):
-        q = rows[a : a + fb]
-        y = P.Y[q].to(torch.float64)
-        best_d = torch.full((q.numel(), 0), 0.0, dtype=torch.float64, device=P.device)
-        best_i = torch.empty((q.numel(), 0), dtype=torch.int64, device=P.device)
-        for c0 in range(0, P.n, cw):
-            c1 = min(P.n, c0 + cw)
-            x = P.X[c0:c1].to(torch.float64)
-            d2 = (x[None, :, :] - y[:, None, :]).square_().sum(-1)
-            idx = torch.arange(c0, c1, device=P.device).expand(q.numel(), -1)
+    k, n, d, dev = P.k, P.n, P.d, P.device
+    r = rows.numel()
+    best_d = torch.empty((r, k), dtype=torch.float64, device=dev)
+    best_i = torch.empty((r, k), dtype=torch.int64, device=dev)
+    plan = plan_tie_finish(P.budget, n, d, k)
+    x_max = 0.0
+    for a in range(0, n, plan.db_tile):  # the largest working norm, for the bound
+        x = P.work64(P.X, slice(a, min(n, a + plan.db_tile)))
+        x_max = max(x_max, float(x.square().sum(1).max().sqrt()))
+        del x
+    for a in range(0, r, plan.query_tile):
+        q = rows[a : a + plan.query_tile]
+        yw = P.work64(P.Y, q)
+        y_norm = yw.square().sum(1)
+        d2w = d2_k[a : a + q.numel()] * (P.scale * P.scale)
+        bound = d2w * (1.0 + 1e-12) + P.slack(y_norm, x_max, d2w, units=FLOAT64)
+        run_d = torch.full((q.numel(), k), float("inf"), dtype=torch.float64, device=dev)
+        run_i = torch.full((q.numel(), k), -1, dtype=torch.int64, device=dev)
+        for c0 in range(0, n, plan.db_tile):
+            c1 = min(n, c0 + plan.db_tile)
+            xw = P.work64(P.X, slice(c0, c1))
+            scores = torch.addmm(y_norm[:, None], yw, xw.T, alpha=-2.0)
+            scores += xw.square().sum(1)
+            del xw
             if P.exclude_self:
-                own = (q >= c0) & (q < c1)
-                d2[own.nonzero().squeeze(1), (q[own] - c0)] = float("inf")
-            # Running candidates hold lower indices, so a stable sort keeps them first.
-            cat_d = torch.cat([best_d, d2], dim=1)
-            cat_i = torch.cat([best_i, idx], dim=1)
-            cat_d, perm = cat_d.sort(dim=1, stable=True)
-            best_d = cat_d[:, :kc]
-            best_i = cat_i.gather(1, perm[:, :kc])
-        out[a : a + fb] = best_i
-    return out
+                own = ((q >= c0) & (q < c1)).nonzero().squeeze(1)
+                scores[own, q[own] - c0] = float("inf")
+            hits = (scores <= bound[:, None]).nonzero()  # (p, 2), by query then column
+            del scores
+            if P.stats is not None:
+                P.stats.tie_candidates += hits.shape[0]
+            for h0 in range(0, hits.shape[0], plan.pairs):
+                part = hits[h0 : h0 + plan.pairs]
+                run_d, run_i = _merge_measured(P, q, part, c0, run_d, run_i)
+        best_d[a : a + q.numel()], best_i[a : a + q.numel()] = run_d, run_i
+    return best_d, best_i
+
+
+def _merge_measured(P: Problem, q, hits, c0: int, run_d, run_i):
+    """Measure the (query position, column) pairs ``hits`` by float64 differences and
+    merge them into each query's running k best by (distance, index). Pairs come by
+    query, then ascending column, after every column held by the running set."""
+    k, dev = P.k, P.device
+    qi, cols = hits[:, 0], hits[:, 1] + c0
+    diff = P.X[cols].to(torch.float64)
+    diff.sub_(P.Y[q[qi]].to(torch.float64))
+    d2 = diff.square_().sum(-1)
+    del diff
+    rows, seg, counts = torch.unique_consecutive(qi, return_inverse=True, return_counts=True)
+    pos = torch.arange(qi.numel(), device=dev) - (counts.cumsum(0) - counts)[seg] + k
+    width = k + int(counts.max())
+    vals = torch.full((rows.numel(), width), float("inf"), dtype=torch.float64, device=dev)
+    idx = torch.full((rows.numel(), width), -1, dtype=torch.int64, device=dev)
+    vals[:, :k], idx[:, :k] = run_d[rows], run_i[rows]
+    vals[seg, pos], idx[seg, pos] = d2, cols
+    # the running set holds lower indices and the new pairs come by column: a stable
+    # sort by distance orders by (distance, index)
+    vals, perm = vals.sort(dim=1, stable=True)
+    run_d[rows], run_i[rows] = vals[:, :k], idx.gather(1, perm[:, :k])
+    return run_d, run_i
 
 
 def finish(P: Problem, tiles, refine_rows: int):
@@ -215,7 +352,7 @@ def finish(P: Problem, tiles, refine_rows: int):
     k = P.k
     dist = torch.empty((P.m, k), dtype=P.out_dtype, device=P.device)
     ind = torch.empty((P.m, k), dtype=torch.int64, device=P.device)
-    redo = []
+    redo, redo_d2 = [], []
     for q0, cand, threshold, slack in tiles:
         r = cand.shape[0]
         d2, idx = refine(P, torch.arange(q0, q0 + r, device=P.device), cand, refine_rows)
@@ -224,14 +361,18 @@ def finish(P: Problem, tiles, refine_rows: int):
         bad = (~certified(P, d2[:, k - 1], threshold, slack)).nonzero().squeeze(1)
         if bad.numel():
             redo.append(bad + q0)
+            # rows an approximate index could not serve have no valid k-th: all of X
+            redo_d2.append(
+                torch.where(threshold[bad] == float("-inf"), float("inf"), d2[bad, k - 1])
+            )
+    rechecked = sum(b.numel() for b in redo)
+    if P.stats is not None:
+        P.stats.queries += P.m
+        P.stats.rechecked += rechecked
     if redo:  # the tiles are gone: the whole budget is free again
-        rows = torch.cat(redo)
-        refine_rows = plan_rows(P.budget, refine_bytes(1, P.kc, P.d), 4096)
+        rows, d2_k = torch.cat(redo), torch.cat(redo_d2)
         logger.debug("%d of %d query rows rechecked by direct float64 search", rows.numel(), P.m)
-        for a in range(0, rows.numel(), 4096):
-            part = rows[a : a + 4096]
-            cand = exact_candidates(P, part)
-            d2, idx = refine(P, part, cand, refine_rows)
-            dist[part] = d2[:, :k].sqrt().to(P.out_dtype)
-            ind[part] = idx[:, :k]
+        d2, idx = tie_finish(P, rows, d2_k)
+        dist[rows] = d2.sqrt().to(P.out_dtype)
+        ind[rows] = idx
     return dist, ind

@@ -13,7 +13,7 @@ import torch
 
 from .._validation import check_int, fmt_error
 from ..base import ParamsMixin
-from ._exact import Problem, drop_own
+from ._exact import FLOAT32_PLAIN, Problem, drop_own
 
 __all__ = ["FaissFlat", "FaissIVF", "FaissHNSW", "import_faiss", "faiss_candidates"]
 
@@ -152,7 +152,7 @@ def faiss_candidates(P: Problem, spec):
             slack = torch.zeros_like(y_norm)
         else:
             threshold = dist.amax(1)
-            slack = P.slack(y_norm, x_max, float32=True)
+            slack = P.slack_at(y_norm, x_max, units=FLOAT32_PLAIN)
         threshold[missing] = float("-inf")
         yield q0, ind, threshold, slack
 
@@ -168,7 +168,8 @@ def _host_float32(P: Problem, src: torch.Tensor) -> np.ndarray:
 
 
 def resolve_backend(backend):
-    """A backend string or spec object -> ``"torch"``, ``"auto"`` or a faiss spec."""
+    """A backend string or spec object -> ``"torch"``, ``"kdtree"``, ``"auto"`` or a
+    faiss spec."""
     if isinstance(backend, (FaissFlat, FaissIVF, FaissHNSW)):
         return backend
     names = {
@@ -178,14 +179,14 @@ def resolve_backend(backend):
         "faiss-hnsw": FaissHNSW,
     }
     if isinstance(backend, str):
-        if backend in ("auto", "torch"):
+        if backend in ("auto", "torch", "kdtree"):
             return backend
         if backend in names:
             return names[backend]()
     raise ValueError(
         fmt_error(
             "backend",
-            '"auto", "torch", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw" '
+            '"auto", "torch", "kdtree", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw" '
             "or a FaissFlat/FaissIVF/FaissHNSW object",
             backend,
         )

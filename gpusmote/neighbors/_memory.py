@@ -23,9 +23,31 @@ __all__ = [
     "plan_rows",
     "refine_bytes",
     "stream_rows",
+    "TieFinishPlan",
+    "plan_tie_finish",
     "GROUP",
     "COLUMN_GROUP",
 ]
+
+# Elements `_exact.sq_norms` squares at a time in float64 (at least one row).
+NORM_SCRATCH_ELEMS = 1 << 14
+
+
+def norm_scratch(rows: int, d: int) -> int:
+    """Bytes of `_exact.sq_norms`' float64 copy (squared in place) for ``rows`` rows."""
+    return min(rows, max(1, NORM_SCRATCH_ELEMS // max(d, 1))) * d * 8
+
+
+def column_rows(d: int) -> int:
+    """Database rows `_torch._database_columns` puts in working coordinates at a time."""
+    return max(1, NORM_SCRATCH_ELEMS // max(d, 1))
+
+
+def column_scratch(rows: int, d: int, itemsize: int) -> int:
+    """Bytes of `_torch._database_columns`' temporaries: a few working rows, their cast
+    from the data's dtype, and their float64 norms."""
+    return min(rows, column_rows(d)) * d * (2 * itemsize + 8)
+
 
 # Group size of the group-minimum prefilter (see `_torch._select_block`); the database
 # is padded to a multiple of it. On the 2-core dev CPU at n = 50k, d = 64, k = 5 the
@@ -80,14 +102,17 @@ def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, items
         groups, gathered = 0, bq * bw * (itemsize + 8)
     # topk outputs, index arithmetic, the running top-kc and its merge buffer
     small = bq * kc * (itemsize + 8) * 8
+    # the query tile, its rows cast to the working dtype, their float64 norms
     queries = bq * (d + 1) * itemsize + bq * d * itemsize + bq * 8 * 2
-    db = 0 if cache_db else bw * (3 * d + 1) * itemsize
-    return block + groups + gathered + small + queries + db
+    # per database column its slot; its working rows are made a few at a time
+    db = 0 if cache_db else bw * (d + 1) * itemsize + column_scratch(bw, d, itemsize)
+    return block + groups + gathered + small + queries + db + norm_scratch(bq, d)
 
 
 def refine_bytes(rows: int, kc: int, d: int) -> int:
-    """Peak bytes of refining ``rows`` queries: gathered candidates and differences in float64."""
-    return rows * kc * (2 * d * 8 + 4 * 8) + rows * d * 8
+    """Peak bytes of refining ``rows`` queries: gathered candidates and differences in
+    float64, and the gathered queries with their float64 copies."""
+    return rows * kc * (2 * d * 8 + 4 * 8) + rows * d * 16
 
 
 def plan_rows(budget: int, per_row: int, most: int) -> int:
@@ -223,3 +248,54 @@ def plan_symmetric(
     rows = plan_rows(left, refine_bytes(1, kc, d), bq)
     hits = max(1, bq * bw * itemsize // (GROUP * 2 * (2 * itemsize + 25)))
     return SymmetricPlan(query_tile=bq, db_tile=bw, group=GROUP, refine_rows=rows, sparse_hits=hits)
+
+
+@dataclass(frozen=True)
+class TieFinishPlan:
+    query_tile: int  # failed queries scored at a time
+    db_tile: int  # rows of X scored at a time
+    pairs: int  # (query, row) pairs measured by float64 differences at a time
+
+
+def _tie_step_bytes(r: int, w: int, d: int, k: int) -> int:
+    """Peak bytes of one step of `_exact.tie_finish`, counted with 8-byte source values:
+    the float64 queries (and their gathered source rows), the float64 database rows and
+    their squares, the scores, the mask and up to one int64 pair per score, the running
+    k best."""
+    queries = r * d * (8 + 8 + 8)
+    rows = w * d * (8 + 8 + 8)
+    scores = r * w * (8 + 8 + 1 + 16)
+    return queries + rows + scores + r * k * 16 * 2
+
+
+def _pair_bytes(r: int, d: int) -> int:
+    """Bytes per measured pair: both gathered rows and their float64 copies and the
+    distance; and, since one query of the ``r`` may hold all the pairs, a column of the
+    (r, k + pairs) merge buffers (values, indices, and the sort's copies of both)."""
+    return d * 32 + 16 + r * 64
+
+
+def plan_tie_finish(budget: int, n: int, d: int, k: int) -> TieFinishPlan:
+    """Tiles for the tie finish: half the budget for the scoring step, the rest for the
+    pairs measured at a time (where a tie set is larger than a step, it is measured in
+    several)."""
+    r, w = 64, min(n, 16384)
+    while _tie_step_bytes(r, w, d, k) > budget // 2:
+        if w > 64:
+            w = max(64, w // 2)
+        elif r > 1:
+            r = max(1, r // 2)
+        elif w > 1:
+            w = max(1, w // 2)
+        else:
+            raise ValueError(
+                fmt_error(
+                    "max_memory",
+                    f"at least {2 * _tie_step_bytes(1, 1, d, k):,} bytes for one row of this "
+                    f"search (d={d})",
+                    budget,
+                )
+            )
+    left = budget - _tie_step_bytes(r, w, d, k) - r * k * 64
+    pairs = plan_rows(left, _pair_bytes(r, d), r * w)
+    return TieFinishPlan(query_tile=r, db_tile=w, pairs=pairs)

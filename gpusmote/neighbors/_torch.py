@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import Problem
-from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan
+from ._exact import Problem, sq_norms
+from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, column_rows
 
 __all__ = ["torch_candidates", "symmetric_candidates"]
 
@@ -20,9 +20,12 @@ def _database_columns(P: Problem, a: int, b: int, out: torch.Tensor) -> torch.Te
     Folding the norms into the product makes each block one plain GEMM (no separate
     pass to add them), and a column-major database is what the GEMM reads fastest.
     """
-    rows = P.work(P.X, a, b)
-    out[-1] = rows.square().sum(1)
-    out[:-1] = rows.T
+    step = column_rows(P.d)  # a few rows at a time: wide rows would double the tile
+    for i in range(a, b, step):
+        j = min(b, i + step)
+        rows = P.work(P.X, i, j)
+        out[-1, i - a : j - a] = sq_norms(rows)
+        out[:-1, i - a : j - a] = rows.T
     out[:-1] *= -2.0
     return out
 
@@ -89,12 +92,12 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                 c = torch.cat([run_i, c], dim=1)
                 run_v, pos = v.topk(min(kc, v.shape[1]), dim=1, largest=False, sorted=False)
                 run_i = c.gather(1, pos)
-        y_norm = yw[:, :d].to(torch.float64).square().sum(1)
+        y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
-        yield q0, run_i, threshold, P.slack(y_norm, x_max)
+        yield q0, run_i, threshold, P.slack_at(y_norm, x_max)
 
 
 def _select_block(scores: torch.Tensor, kc: int, g: int):
@@ -222,7 +225,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
     for a in range(0, n, P.chunk):
         b = min(n, a + P.chunk)
         rows = P.work(P.X, a, b)
-        db[-1, a:b] = rows.square().sum(1)
+        db[-1, a:b] = sq_norms(rows)
         db[:d, a:b] = rows.T
         db[:d, a:b] *= -2.0
     x_max = float(db[-1, :n].max().to(torch.float64).sqrt())
@@ -262,9 +265,9 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
             if not _sparse(scores, COLUMN_GROUP, cap, run, q0, c0, columns=True):
                 v, c = _select_columns(scores, kc, COLUMN_GROUP)
                 run.merge_block(c0, c1, v, c + q0)
-        y_norm = yw[:, :d].to(torch.float64).square().sum(1)
+        y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
             threshold = torch.full((r,), inf, dtype=torch.float64, device=dev)
         else:
             threshold = run.bound[q0:q1].to(torch.float64)
-        yield q0, run.i[q0:q1], threshold, P.slack(y_norm, x_max)
+        yield q0, run.i[q0:q1], threshold, P.slack_at(y_norm, x_max)

@@ -11,7 +11,7 @@ from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
 from ..base import BaseSampler, instance_lock
-from ..neighbors import NearestNeighbors, kneighbors
+from ..neighbors import NearestNeighbors, collect_stats, kneighbors
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
 from ..neighbors._memory import resolve_budget
@@ -69,7 +69,8 @@ class SMOTE(BaseSampler):
         ``{class: rows generated}``, sorted by class.
     device_ : torch.device
     backend_ : str
-        The neighbour engine used ("torch", "faiss-flat", ... or "estimator").
+        The neighbour engine of the last search ("torch", "kdtree", "faiss-flat", ... or
+        "estimator").
     n_features_in_ : int
     feature_names_in_ : ndarray (DataFrame input only)
 
@@ -171,15 +172,16 @@ class SMOTE(BaseSampler):
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):
             require_more_rows(n_c, k, label)
-            nn = kneighbors(
-                Xc,
-                int(k),
-                backend=self.backend,
-                device=self.device_,
-                max_memory=self.max_memory,
-                return_distance=False,
-            )
-            self.backend_ = _backend_name(self.backend, Xc, int(k), self.device_, self.max_memory)
+            with collect_stats() as stats:
+                nn = kneighbors(
+                    Xc,
+                    int(k),
+                    backend=self.backend,
+                    device=self.device_,
+                    max_memory=self.max_memory,
+                    return_distance=False,
+                )
+            self.backend_ = stats[-1].backend
             return Xc, nn
         est = _clone(k)
         wanted = getattr(est, "n_neighbors", None)
@@ -346,13 +348,3 @@ def _convex(base: torch.Tensor, other: torch.Tensor, s: torch.Tensor) -> torch.T
     w = base * (1 - s) + other * s
     # rounding may not leave the segment, where the dtype's largest values end
     return torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))
-
-
-def _backend_name(backend, Xc, k, device, max_memory) -> str:
-    from ..neighbors._api import resolve_auto_backend
-
-    spec = resolve_backend(backend)
-    if spec == "auto":
-        n, d = Xc.shape
-        spec = resolve_auto_backend(device, n, n, d, resolve_budget(max_memory, device))
-    return spec if isinstance(spec, str) else spec.name

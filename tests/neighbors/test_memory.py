@@ -68,3 +68,27 @@ def test_default_settings_peak_rss_100k_by_32():
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
     rise, outputs = map(int, out.stdout.split())
     assert rise <= 256 * 2**20 + outputs, rise
+
+
+@pytest.mark.parametrize(
+    "n,d,budget",
+    [(300, 3072, 16 << 20), (200, 16_384, 64 << 20), (120, 50_000, 64 << 20)],
+    ids=["d3072", "d16384", "d50000"],
+)
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "tenfold-duplicates"])
+def test_working_memory_within_max_memory_on_wide_rows(n, d, budget, ties):
+    """Embedding widths up to 50,000 features, with the tie finish too (every row ten
+    times: all rows tie at distance 0 past the k-th): the probe, the float64 scores and
+    the finish stay within ``max_memory``."""
+    from gpusmote.datasets._generators import make
+    from gpusmote.neighbors import collect_stats
+
+    X, _ = make("wide", n, d)
+    if ties:
+        X = np.repeat(X[: n // 10], 10, axis=0)
+    X = torch.from_numpy(X)
+    kneighbors(X[:20], 3, max_memory=budget)  # warm-up outside the measurement
+    with collect_stats() as stats:
+        peak, (dist, ind) = _peak_torch_bytes(lambda: kneighbors(X, 5, max_memory=budget))
+    assert peak - (dist.nbytes + ind.nbytes) <= budget, (peak, budget)
+    assert (stats[0].rechecked == n) if ties else (stats[0].rechecked == 0)

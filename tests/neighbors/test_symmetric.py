@@ -21,7 +21,7 @@ def _exact(X, k, dtype, **kwargs):
     exclude = kwargs.pop("exclude_self", None)
     if exclude is False:
         kwargs.update(Y=Xt, exclude_self=False)
-    dist, ind = kneighbors(Xt, k, device="cpu", **kwargs)
+    dist, ind = kneighbors(Xt, k, device="cpu", **{"backend": "torch", **kwargs})
     ref_d, ref_i = naive_kneighbors(Xt.double().numpy(), k, exclude_self=exclude is not False)
     np.testing.assert_array_equal(ind.numpy(), ref_i)
     rtol = 1e-12 if dtype == torch.float64 else 1e-6

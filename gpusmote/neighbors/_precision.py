@@ -1,0 +1,68 @@
+"""Which precision the candidate scores need, decided from the data itself.
+
+float32 scores ``|x|^2 - 2 x.y`` carry an error proportional to the squared norms in
+working coordinates. Where one wide column (seconds, amounts) or heavy tails make that
+error larger than the gap between a row's k-th and kc-th nearest distances, no row
+certifies and every one is finished again: the float32 pass was wasted. A probe
+measures that gap on a sample of queries with float64 scores and predicts how many
+rows float32 scores would leave uncertified that float64 scores would certify.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._exact import FLOAT64, Problem, unit_roundoffs
+from ._memory import plan_rows
+
+__all__ = ["float32_suffices", "PROBE_ROWS"]
+
+# Sampled queries: at most 256, and about 1/16 of the queries (so that the probe's
+# float64 products stay a small part of the search's), at least 32.
+PROBE_ROWS = 256
+_PROBE_MIN_ROWS = 32
+# The share of sampled queries that float32 scores may leave uncertified, beyond those
+# that float64 scores leave too (genuine ties): 0.5 %.
+_TOLERATED = 1 / 200
+
+
+def float32_suffices(P: Problem) -> bool:
+    """Whether float32 candidate scores certify (almost) every row that float64 scores
+    would. Deterministic: the sampled queries are evenly spaced."""
+    n, m, d, k, kc = P.n, P.m, P.d, P.k, P.kc
+    if kc >= n - int(P.exclude_self):  # every row is a candidate: nothing to certify
+        return True
+    s = min(m, max(_PROBE_MIN_ROWS, min(PROBE_ROWS, m // 16)))
+    q = torch.linspace(0, m - 1, s, device=P.device).round().to(torch.int64).unique()
+    yw = P.work64(P.Y, q)
+    y_norm = yw.square().sum(1)
+    # fixed: the queries (gathered and in float64) and their running kc best; per
+    # database row: its float64 working copy and square, and per query a score, its
+    # addmm temporary and topk's copy with positions
+    s = q.numel()
+    fixed = s * d * 16 + s * kc * 32
+    step = plan_rows(P.budget // 2 - fixed, d * 24 + s * 40, n)
+    best = None
+    x_max = 0.0
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        xw = P.work64(P.X, slice(a, b))
+        x_norm = xw.square().sum(1)
+        x_max = max(x_max, float(x_norm.max().sqrt()))
+        scores = torch.addmm(y_norm[:, None], yw, xw.T, alpha=-2.0).add_(x_norm)
+        del xw
+        if P.exclude_self:
+            own = ((q >= a) & (q < b)).nonzero().squeeze(1)
+            scores[own, q[own] - a] = float("inf")
+        v = scores.topk(min(kc, b - a), dim=1, largest=False, sorted=False).values
+        if best is not None:
+            v = torch.cat([best, v], dim=1)
+            v = v.topk(min(kc, v.shape[1]), dim=1, largest=False, sorted=False).values
+        best = v
+    d2 = best.sort(dim=1).values
+    gap = d2[:, kc - 1] - d2[:, k - 1]
+    d2_k = d2[:, k - 1]
+    fail32 = gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=unit_roundoffs(torch.float32))
+    fail64 = gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=FLOAT64)
+    extra = int((fail32 & ~fail64).sum())
+    return extra < _TOLERATED * s

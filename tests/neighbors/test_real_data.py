@@ -1,0 +1,190 @@
+"""The exact engine on data shaped like real tables: wide columns beside narrow ones,
+integer features, duplicates, heavy tails, a large offset, embedding widths.
+
+Every backend must give the float64 reference's neighbours (ties by lower index), and
+the rows it rechecks must be few: the genuine ties (k-th and kc-th distances equal),
+not every row of a table with one wide column.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from gpusmote.datasets import load
+from gpusmote.datasets._generators import GENERATORS, make
+from gpusmote.neighbors import SearchStats, collect_stats, kneighbors
+from gpusmote.neighbors._api import _n_candidates
+
+from .reference import chunked_kneighbors
+
+BACKENDS = ["torch", "kdtree", pytest.param("faiss", marks=pytest.mark.faiss), "auto"]
+SIZES = {  # small enough for the reference, large enough for several tiles
+    "creditcard": (3000, 30),
+    "integers": (2500, 6),
+    "duplicates": (2500, 8),
+    "heavy_tails": (2500, 8),
+    "offset": (2500, 8),
+    "wide": (600, 768),
+}
+
+
+_REFERENCE = {}
+
+
+def _reference(X, k):
+    """The float64 reference's kc nearest (kc as the engine's), computed once per data."""
+    kc = _n_candidates(k, X.shape[0] - 1)
+    X64 = np.asarray(X, dtype=np.float64)
+    key = (X64.tobytes(), X64.shape, kc)
+    if key not in _REFERENCE:
+        _REFERENCE.clear()  # one data set at a time
+        _REFERENCE[key] = chunked_kneighbors(X64, kc)
+    return _REFERENCE[key]
+
+
+def _exact(X, k, backend, dtype=torch.float32, **kwargs):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    Xt = torch.as_tensor(X, dtype=dtype)
+    with collect_stats() as stats:
+        dist, ind = kneighbors(Xt, k, backend=backend, device="cpu", **kwargs)
+    ref_d, ref_i = _reference(Xt.double().numpy(), k)
+    np.testing.assert_array_equal(ind.numpy(), ref_i[:, :k])
+    # float32 output: the float64 distance rounded once
+    rtol = 1e-12 if dtype == torch.float64 else 1e-6
+    np.testing.assert_allclose(dist.double().numpy(), ref_d[:, :k], rtol=rtol, atol=0)
+    return stats[-1]
+
+
+def _genuine_ties(X, k):
+    """Rows whose k-th and kc-th nearest distances are equal: no bound can certify
+    their candidates, whatever the precision."""
+    d, _ = _reference(X, k)
+    return int((d[:, -1] == d[:, k - 1]).sum())
+
+
+def test_the_generators_are_named_seeded_and_shaped():
+    assert set(GENERATORS) == set(SIZES)
+    for name, (n, d) in SIZES.items():
+        X, y = make(name, n, d)
+        X2, y2 = make(name, n, d)
+        assert X.shape == (n, d) and y.shape == (n,) and X.dtype == np.float32
+        assert np.array_equal(X, X2) and np.array_equal(y, y2)
+        assert 0 < y.sum() < n / 4
+    X, _ = make("creditcard", 5000)
+    assert X[:, -2].max() > 1e5 and (X[:, -2] == np.round(X[:, -2])).all()  # Time: seconds
+    assert X[:, -1].max() > 1e3  # Amount
+    X, _ = make("duplicates", 1000)
+    assert len(np.unique(X, axis=0)) == 600
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(SIZES))
+def test_exact_on_every_generator(name, backend):
+    n, d = SIZES[name]
+    X, _ = make(name, n, d)
+    stats = _exact(X, 5, backend)
+    assert stats.queries == n
+    ties = _genuine_ties(X, 5)
+    assert stats.rechecked >= ties
+    if stats.score_dtype == "float64":  # then only the genuine ties, on any machine
+        assert stats.rechecked == ties, (stats, ties)
+
+
+@pytest.mark.parametrize("name", ["abalone19", "page_blocks0"])
+def test_exact_on_the_bundled_datasets(name):
+    X = np.asarray(load(name)[0], dtype=np.float32)
+    for backend in ("torch", "kdtree", "auto", "faiss"):
+        stats = _exact(X, 5, backend)
+        if backend != "faiss":  # faiss scores in float32 whatever the data needs
+            assert stats.rechecked <= max(_genuine_ties(X, 5), 0.01 * len(X))
+
+
+def test_float64_input_on_every_generator():
+    for name, (n, d) in SIZES.items():
+        X, _ = make(name, min(n, 1500), d)
+        stats = _exact(X, 3, "torch", dtype=torch.float64)
+        assert stats.score_dtype == "float64"
+        assert stats.rechecked == _genuine_ties(X, 3)
+
+
+def test_scores_in_float64_where_one_wide_column_needs_them():
+    """A credit-card-shaped table (seconds and amounts beside unit-scale columns): float32
+    products cannot separate neighbours, and it once rechecked 19,536 of 20,000 rows.
+    Now the scores are float64 and nothing but genuine ties is rechecked."""
+    X, _ = make("creditcard", 3000)
+    stats = _exact(X, 3, "torch")
+    assert stats.score_dtype == "float64"
+    assert stats.rechecked == _genuine_ties(X, 3) == 0
+
+
+def test_scores_stay_float32_where_they_certify():
+    X = np.random.default_rng(0).normal(size=(3000, 16)).astype(np.float32)
+    stats = _exact(X, 5, "torch")
+    assert stats.score_dtype == "float32" and stats.rechecked == 0
+    # heavy tails: a few far outliers no longer coarsen every row's bound
+    X, _ = make("heavy_tails", 3000, 16)
+    stats = _exact(X, 5, "torch")
+    assert stats.rechecked <= 0.01 * len(X)
+
+
+def test_duplicates_are_finished_without_sorting_rows():
+    """40 % duplicate rows: the rows whose k-th and kc-th distances tie are rechecked, and
+    their tie finish measures only the rows within the rounding bound of the k-th."""
+    X, _ = make("duplicates", 3000, 8)
+    stats = _exact(X, 5, "torch")
+    ties = _genuine_ties(X, 5)
+    assert 0 < ties <= stats.rechecked <= ties + 0.01 * len(X)
+    assert stats.tie_candidates < 20 * stats.rechecked  # not whole rows (3,000 each)
+
+
+def test_a_grid_where_every_row_ties():
+    """An integer grid: each inner row has four neighbours at distance 1 and four at
+    sqrt(2), so with k = 5 the k-th and the last candidate tie; the lower indices win."""
+    g = np.stack(np.meshgrid(np.arange(40), np.arange(40)), -1).reshape(-1, 2)
+    for backend in ("torch", "kdtree"):
+        stats = _exact(g.astype(np.float32), 5, backend)
+        assert stats.rechecked == _genuine_ties(g, 5) > 1000
+
+
+def test_collect_stats_is_per_thread_nested_and_sees_samplers():
+    from gpusmote import SMOTE
+
+    X, y = make("creditcard", 3000)
+    y[:40] = 1  # a minority of 45 or so rows
+    with collect_stats() as outer:
+        with collect_stats() as inner:
+            kneighbors(X, 2, device="cpu")
+        SMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    assert len(inner) == 1 and len(outer) == 2
+    assert all(isinstance(s, SearchStats) for s in outer)
+    assert outer[1].n == int((y == 1).sum()) and outer[1].k == 5
+    kneighbors(X[:100], 2, device="cpu")  # outside: collected nowhere
+    assert len(outer) == 2
+
+
+def test_kdtree_backend_needs_scipy(monkeypatch):
+    import gpusmote.neighbors._tree as tree
+
+    def missing():
+        raise ModuleNotFoundError(
+            'backend="kdtree" needs scipy: pip install "gpusmote[kdtree]"; or use ...'
+        )
+
+    monkeypatch.setattr(tree, "import_scipy_spatial", missing)
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ModuleNotFoundError, match=r"gpusmote\[kdtree\]"):
+        kneighbors(X, 2, backend="kdtree", device="cpu")
+    # auto never needs it
+    assert kneighbors(X, 2, device="cpu")[1].shape == (50, 2)
+
+
+def test_kdtree_with_other_queries_and_float64():
+    rng = np.random.default_rng(3)
+    X = np.round(rng.normal(size=(800, 3)), 1)
+    Y = np.round(rng.normal(size=(300, 3)), 1)
+    d_t, i_t = kneighbors(X, 4, Y=Y, backend="kdtree", device="cpu")
+    ref_d, ref_i = chunked_kneighbors(X, 4, Y=Y)
+    np.testing.assert_array_equal(i_t.numpy(), ref_i)
+    np.testing.assert_allclose(d_t.numpy(), ref_d, rtol=1e-12, atol=0)
+    assert d_t.dtype == torch.float64

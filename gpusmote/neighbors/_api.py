@@ -274,16 +274,17 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         return probe[0]
 
     auto = spec == "auto"
+    tree = None
     if auto:
         spec = resolve_auto_backend(dev, n, m, d, budget)
         if isinstance(spec, FaissFlat) and not float32_ok():
             spec = "torch"  # faiss scores in float32 only, too coarse for this data
+        if spec == "torch" and tree_may_win(dev, n, m, d, kc, budget):
+            # before the probe: where the tree wins, the scores' precision is moot
+            tree = race_tree(problem, lambda sub: _engine(sub, "torch", dev, budget, kc, None))
+            spec = "kdtree" if tree is not None else spec
     if spec == "torch" and problem.cdtype == torch.float32 and not float32_ok():
         problem.set_score_dtype(torch.float64)
-    tree = None
-    if auto and spec == "torch" and tree_may_win(dev, n, m, d, kc, budget):
-        tree = race_tree(problem, lambda sub: _engine(sub, "torch", dev, budget, kc, None))
-        spec = "kdtree" if tree is not None else spec
     stats.backend = spec if isinstance(spec, str) else spec.name
     if spec == "torch":
         stats.score_dtype = str(problem.cdtype).split(".")[-1]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from .._validation import fmt_error
-from ._memory import NORM_SCRATCH_ELEMS, plan_tie_finish, stream_rows
+from ._memory import plan_tie_finish, scratch_rows, stream_rows
 
 __all__ = [
     "Problem",
@@ -81,17 +81,20 @@ class Problem:
         self.chunk = stream_rows(budget, self.d, max(self.n, self.m))
         self.cdtype = torch.float64 if X.dtype == torch.float64 else torch.float32
         self.out_dtype = self.cdtype
-        mean = _chunked_mean(X, self.chunk)
-        spread = _chunked_maxabs(X, mean, self.chunk)
+        total, lo, hi = _column_stats(X, self.chunk)
+        mean = total / self.n
         if not self.same:
-            spread = max(spread, _chunked_maxabs(Y, mean, self.chunk))
+            _, y_lo, y_hi = _column_stats(Y, self.chunk)
+            lo, hi = torch.minimum(lo, y_lo), torch.maximum(hi, y_hi)
+        spread = float(torch.maximum(hi - mean, mean - lo).max())
         if not spread <= _MAX_SPREAD[self.cdtype]:  # also catches an overflowed mean (NaN)
+            largest = float(torch.maximum(hi.abs(), lo.abs()).max())
             raise ValueError(
                 fmt_error(
                     "X",
                     f"within {_MAX_SPREAD[self.cdtype]:.1e} of its column means (beyond, "
                     "squared distances overflow float64); scale it first",
-                    f"values up to {_chunked_maxabs(X, torch.zeros_like(mean), self.chunk):.3g}",
+                    f"values up to {largest:.3g}",
                 )
             )
         self.scale = _pow2_scale(spread)
@@ -116,15 +119,23 @@ class Problem:
         sub.stats = None
         return sub
 
-    def work(self, src: torch.Tensor, a: int, b: int, out: torch.Tensor | None = None):
-        """Rows ``a:b`` of ``src`` in working coordinates, shape (b - a, d)."""
-        rows = src[a:b]
+    def work(
+        self,
+        src: torch.Tensor,
+        a: int,
+        b: int,
+        out: torch.Tensor | None = None,
+        features: slice = slice(None),
+    ):
+        """Rows ``a:b`` of ``src`` in working coordinates, shape (b - a, d), or only the
+        columns ``features`` of them."""
+        rows = src[a:b, features]
         if out is None:
             out = torch.empty(rows.shape, dtype=self.cdtype, device=self.device)
         # scaled first: a power of two is exact, so this is (row - mean) * scale, rounding
         # for rounding, without row - mean overflowing float32 near its largest values
         torch.mul(rows.to(self.cdtype), self.scale, out=out)
-        return out.sub_(self.scaled_mean)
+        return out.sub_(self.scaled_mean[features])
 
     def work64(self, src: torch.Tensor, rows) -> torch.Tensor:
         """Rows ``rows`` (a slice or int64 indices) of ``src`` in float64 working
@@ -176,18 +187,19 @@ def _pow2_scale(spread: float) -> float:
     return math.ldexp(1.0, -exp)
 
 
-def _chunked_mean(X: torch.Tensor, chunk: int) -> torch.Tensor:
+def _column_stats(X: torch.Tensor, chunk: int):
+    """One pass over ``X`` (n, d): per column the float64 sum, minimum and maximum
+    (the extremes in float64 too), with no float64 copy of the rows."""
     total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
+    lo = torch.full_like(total, float("inf"))
+    hi = torch.full_like(total, float("-inf"))
     for a in range(0, X.shape[0], chunk):
-        total += X[a : a + chunk].to(torch.float64).sum(0)
-    return total / X.shape[0]
-
-
-def _chunked_maxabs(X: torch.Tensor, mean: torch.Tensor, chunk: int) -> float:
-    best = 0.0
-    for a in range(0, X.shape[0], chunk):
-        best = max(best, float((X[a : a + chunk].to(torch.float64) - mean).abs().max()))
-    return best
+        rows = X[a : a + chunk]
+        total += rows.sum(0, dtype=torch.float64)
+        c_lo, c_hi = torch.aminmax(rows, dim=0)
+        lo = torch.minimum(lo, c_lo.to(torch.float64))
+        hi = torch.maximum(hi, c_hi.to(torch.float64))
+    return total, lo, hi
 
 
 # (input rounding, accumulation unit) of products computed in plain float32 (faiss's
@@ -214,7 +226,7 @@ def sq_norms(rows: torch.Tensor) -> torch.Tensor:
     copy of a whole tile of wide rows would be the largest allocation of the search."""
     r, d = rows.shape
     out = torch.empty(r, dtype=torch.float64, device=rows.device)
-    step = max(1, NORM_SCRATCH_ELEMS // max(d, 1))
+    step = scratch_rows(d)
     for a in range(0, r, step):
         out[a : a + step] = rows[a : a + step].to(torch.float64, copy=True).square_().sum(1)
     return out
@@ -231,6 +243,9 @@ def drop_own(ind: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     return ind.gather(1, order)[:, :-1].contiguous()
 
 
+_REFINE_ELEMS = 1 << 18
+
+
 def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
     """True squared distances of candidate rows, ordered by (distance, index).
 
@@ -238,14 +253,23 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
     queries at a time (memory). Returns ``(d2, idx)``, both (r, c), d2 float64 in
     original units.
     """
-    r = cand.shape[0]
-    d2 = torch.empty(cand.shape, dtype=torch.float64, device=P.device)
-    for a in range(0, r, rows):
-        b = min(r, a + rows)
-        y = P.Y[queries[a:b]].to(torch.float64)
-        diff = P.X[cand[a:b]].to(torch.float64)
-        diff.sub_(y[:, None, :])
-        d2[a:b] = diff.square_().sum(-1)
+    r, c = cand.shape
+    d = P.d
+    # cache-sized pieces (2 MiB of float64 differences): the five passes over a
+    # differences tensor of many MB each ran at a seventh of this speed at d = 4096;
+    # very wide rows are summed over slices of features
+    width = d if d * c <= _REFINE_ELEMS else max(256, _REFINE_ELEMS // (c * 8))
+    step = max(1, min(rows, _REFINE_ELEMS // (c * width)))
+    d2 = torch.zeros(cand.shape, dtype=torch.float64, device=P.device)
+    for a in range(0, r, step):
+        b = min(r, a + step)
+        q, cc = queries[a:b], cand[a:b]
+        for f0 in range(0, d, width):
+            f = slice(f0, min(d, f0 + width))
+            y = P.Y[:, f][q].to(torch.float64)
+            diff = P.X[:, f][cc].to(torch.float64)
+            diff.sub_(y[:, None, :])
+            d2[a:b] += diff.square_().sum(-1)
     # Sorting by index first makes the stable distance sort break ties by lower index.
     idx, perm = cand.sort(dim=1)
     d2 = d2.gather(1, perm)
@@ -286,12 +310,12 @@ def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
     x_max = 0.0
     for a in range(0, n, plan.db_tile):  # the largest working norm, for the bound
         x = P.work64(P.X, slice(a, min(n, a + plan.db_tile)))
-        x_max = max(x_max, float(x.square().sum(1).max().sqrt()))
+        x_max = max(x_max, float(sq_norms(x).max().sqrt()))
         del x
     for a in range(0, r, plan.query_tile):
         q = rows[a : a + plan.query_tile]
         yw = P.work64(P.Y, q)
-        y_norm = yw.square().sum(1)
+        y_norm = sq_norms(yw)
         d2w = d2_k[a : a + q.numel()] * (P.scale * P.scale)
         bound = d2w * (1.0 + 1e-12) + P.slack(y_norm, x_max, d2w, units=FLOAT64)
         run_d = torch.full((q.numel(), k), float("inf"), dtype=torch.float64, device=dev)
@@ -300,7 +324,7 @@ def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
             c1 = min(n, c0 + plan.db_tile)
             xw = P.work64(P.X, slice(c0, c1))
             scores = torch.addmm(y_norm[:, None], yw, xw.T, alpha=-2.0)
-            scores += xw.square().sum(1)
+            scores += sq_norms(xw)
             del xw
             if P.exclude_self:
                 own = ((q >= c0) & (q < c1)).nonzero().squeeze(1)

@@ -29,24 +29,27 @@ __all__ = [
     "COLUMN_GROUP",
 ]
 
-# Elements `_exact.sq_norms` squares at a time in float64 (at least one row).
-NORM_SCRATCH_ELEMS = 1 << 14
+# Rows `_exact.sq_norms` squares and `_torch._database_columns` transposes at a time:
+# about 16k elements, and at least 16 rows (a transposing copy of fewer rows writes
+# a cache line per element: 7x slower at 16,384 features, measured).
+SCRATCH_ELEMS = 1 << 14
+SCRATCH_MIN_ROWS = 16
+
+
+def scratch_rows(d: int) -> int:
+    """Rows of ``d`` features that `_exact.sq_norms` and the column builder take at once."""
+    return max(SCRATCH_MIN_ROWS, SCRATCH_ELEMS // max(d, 1))
 
 
 def norm_scratch(rows: int, d: int) -> int:
     """Bytes of `_exact.sq_norms`' float64 copy (squared in place) for ``rows`` rows."""
-    return min(rows, max(1, NORM_SCRATCH_ELEMS // max(d, 1))) * d * 8
-
-
-def column_rows(d: int) -> int:
-    """Database rows `_torch._database_columns` puts in working coordinates at a time."""
-    return max(1, NORM_SCRATCH_ELEMS // max(d, 1))
+    return min(rows, scratch_rows(d)) * d * 8
 
 
 def column_scratch(rows: int, d: int, itemsize: int) -> int:
     """Bytes of `_torch._database_columns`' temporaries: a few working rows, their cast
     from the data's dtype, and their float64 norms."""
-    return min(rows, column_rows(d)) * d * (2 * itemsize + 8)
+    return min(rows, scratch_rows(d)) * d * (2 * itemsize + 8)
 
 
 # Group size of the group-minimum prefilter (see `_torch._select_block`); the database
@@ -82,11 +85,28 @@ class TorchPlan:
     group: int  # 1: plain topk over each block
     cache_db: bool  # hold the centred, scaled database once instead of per tile
     refine_rows: int
+    # features per partial product where the rows are too wide for whole-row tiles
+    # (`_torch.torch_candidates` sums the block over slices of this many); 0: whole rows
+    depth: int = 0
 
     def tile_bytes(self, d: int, kc: int, itemsize: int) -> int:
+        if self.depth:
+            return _split_bytes(
+                self.query_tile, self.db_tile, self.group, self.depth, d, kc, itemsize
+            )
         return _tile_bytes(
             self.query_tile, self.db_tile, self.group, self.cache_db, d, kc, itemsize
         )
+
+
+# Rows this wide are scored in blocks summed over slices of features (`TorchPlan.depth`):
+# whole-row tiles of 64 database rows would then hold a few MB per row and the GEMMs
+# turn thin. On the 2-core dev CPU, 2,000 x 50,000 float64 scores: 6.0 s of GEMM in
+# (256 x 50,001) @ (50,001 x 64) products, against sklearn's 4.3 s for its whole search.
+SPLIT_MIN_DIM = 2048
+_SPLIT_DEPTH = 1024
+_SPLIT_QUERY_TILE = 1024
+_SPLIT_DB_TILE = 2048
 
 
 def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, itemsize: int) -> int:
@@ -107,6 +127,15 @@ def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, items
     # per database column its slot; its working rows are made a few at a time
     db = 0 if cache_db else bw * (d + 1) * itemsize + column_scratch(bw, d, itemsize)
     return block + groups + gathered + small + queries + db + norm_scratch(bq, d)
+
+
+def _split_bytes(bq: int, bw: int, g: int, depth: int, d: int, kc: int, itemsize: int) -> int:
+    """Peak bytes of one depth-split step: the block and its selection as in
+    `_tile_bytes`, a slice of ``depth`` features of the queries and of the database
+    rows (each with its cast), and their float64 norms."""
+    whole = _tile_bytes(bq, bw, g, True, 0, kc, itemsize)  # block, selection, merges
+    slices = (bq + bw) * depth * 2 * itemsize + (bq + bw) * 8 * 2
+    return whole + slices + norm_scratch(max(bq, bw), depth)
 
 
 def refine_bytes(rows: int, kc: int, d: int) -> int:
@@ -134,12 +163,18 @@ def plan_torch(
 ) -> TorchPlan:
     """Tile shapes that fit ``budget`` bytes, largest first on each device's own rule."""
     n_pad = -(-n // GROUP) * GROUP
+    if device.type == "cpu" and d >= SPLIT_MIN_DIM:
+        plan = _plan_split(n=n, m=m, d=d, kc=kc, itemsize=itemsize, budget=budget)
+        if plan is not None:
+            return plan
     fixed = 0
     cache = n_pad * (d + 1) * itemsize
     if device.type == "cuda":
         bq, bw, g = _CUDA_QUERY_TILE, _CUDA_DB_TILE, _CUDA_GROUP
     else:
-        bq, bw, g = _CPU_QUERY_TILE, _CPU_DB_TILE, GROUP
+        # small databases: taller query tiles of the same block size (2**20 scores), so
+        # that a search of a few thousand rows is a few calls, not one per 256 queries
+        bq, bw, g = max(_CPU_QUERY_TILE, (1 << 20) // n_pad), _CPU_DB_TILE, GROUP
     bq = min(bq, m)
     bw = min(bw, n_pad)
     # Keep the database cached if it takes at most half the budget; otherwise each tile
@@ -167,6 +202,28 @@ def plan_torch(
     left = avail - _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize)
     rows = plan_rows(left, refine_bytes(1, kc, d), bq)
     return TorchPlan(query_tile=bq, db_tile=bw, group=g, cache_db=cache_db, refine_rows=rows)
+
+
+def _plan_split(*, n: int, m: int, d: int, kc: int, itemsize: int, budget: int):
+    """A depth-split plan for wide rows, or None where even its smallest step does not fit
+    (then whole-row tiles, with their clear error if those do not fit either)."""
+    n_pad = -(-n // GROUP) * GROUP
+    bq, bw, depth = min(_SPLIT_QUERY_TILE, m), min(_SPLIT_DB_TILE, n_pad), min(_SPLIT_DEPTH, d)
+    avail = budget - refine_bytes(1, kc, d)
+    while _split_bytes(bq, bw, GROUP, depth, d, kc, itemsize) > avail:
+        if depth > 256:
+            depth //= 2
+        elif bw > GROUP:
+            bw = max(GROUP, (bw // 2) // GROUP * GROUP)
+        elif bq > 1:
+            bq = max(1, bq // 2)
+        else:
+            return None
+    left = avail - _split_bytes(bq, bw, GROUP, depth, d, kc, itemsize)
+    rows = plan_rows(left, refine_bytes(1, kc, d), bq)
+    return TorchPlan(
+        query_tile=bq, db_tile=bw, group=GROUP, cache_db=False, refine_rows=rows, depth=depth
+    )
 
 
 # Self-searches (``Y`` is ``X``) on the CPU use each distance block twice, for its rows'

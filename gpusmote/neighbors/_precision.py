@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import FLOAT64, Problem, unit_roundoffs
+from ._exact import FLOAT64, Problem, sq_norms, unit_roundoffs
 from ._memory import plan_rows
 
 __all__ = ["float32_suffices", "PROBE_ROWS"]
 
-# Sampled queries: at most 256, and about 1/16 of the queries (so that the probe's
+# Sampled queries: at most 256, and about 1/32 of the queries (so that the probe's
 # float64 products stay a small part of the search's), at least 32.
 PROBE_ROWS = 256
 _PROBE_MIN_ROWS = 32
+# Below this many multiply-adds (n * m * d; a class of 1,000 rows by 1,000 features)
+# float64 scores cost a fraction of a millisecond more than float32 ones, less than the
+# probe itself: no probe, float64.
+PROBE_MIN_WORK = 2**20
 # The share of sampled queries that float32 scores may leave uncertified, beyond those
 # that float64 scores leave too (genuine ties): 0.5 %.
 _TOLERATED = 1 / 200
@@ -32,10 +36,12 @@ def float32_suffices(P: Problem) -> bool:
     n, m, d, k, kc = P.n, P.m, P.d, P.k, P.kc
     if kc >= n - int(P.exclude_self):  # every row is a candidate: nothing to certify
         return True
-    s = min(m, max(_PROBE_MIN_ROWS, min(PROBE_ROWS, m // 16)))
+    if n * m * d <= PROBE_MIN_WORK:
+        return False
+    s = min(m, max(_PROBE_MIN_ROWS, min(PROBE_ROWS, m // 32)))
     q = torch.linspace(0, m - 1, s, device=P.device).round().to(torch.int64).unique()
     yw = P.work64(P.Y, q)
-    y_norm = yw.square().sum(1)
+    y_norm = sq_norms(yw)
     # fixed: the queries (gathered and in float64) and their running kc best; per
     # database row: its float64 working copy and square, and per query a score, its
     # addmm temporary and topk's copy with positions
@@ -47,7 +53,7 @@ def float32_suffices(P: Problem) -> bool:
     for a in range(0, n, step):
         b = min(n, a + step)
         xw = P.work64(P.X, slice(a, b))
-        x_norm = xw.square().sum(1)
+        x_norm = sq_norms(xw)
         x_max = max(x_max, float(x_norm.max().sqrt()))
         scores = torch.addmm(y_norm[:, None], yw, xw.T, alpha=-2.0).add_(x_norm)
         del xw

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ._exact import Problem, sq_norms
-from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, column_rows
+from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
 
 __all__ = ["torch_candidates", "symmetric_candidates"]
 
@@ -20,7 +20,7 @@ def _database_columns(P: Problem, a: int, b: int, out: torch.Tensor) -> torch.Te
     Folding the norms into the product makes each block one plain GEMM (no separate
     pass to add them), and a column-major database is what the GEMM reads fastest.
     """
-    step = column_rows(P.d)  # a few rows at a time: wide rows would double the tile
+    step = scratch_rows(P.d)  # a few rows at a time: wide rows would double the tile
     for i in range(a, b, step):
         j = min(b, i + step)
         rows = P.work(P.X, i, j)
@@ -37,6 +37,9 @@ def torch_candidates(P: Problem, plan: TorchPlan):
     ``threshold`` (r,) is the largest of them plus ``|y|^2`` (float64): up to rounding,
     a lower bound on every other point's squared working distance.
     """
+    if plan.depth:
+        yield from _split_candidates(P, plan)
+        return
     n, d, kc, dtype, dev = P.n, P.d, P.kc, P.cdtype, P.device
     n_pad = -(-n // GROUP) * GROUP
     bq, bw, g = plan.query_tile, plan.db_tile, plan.group
@@ -95,6 +98,61 @@ def torch_candidates(P: Problem, plan: TorchPlan):
         y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
+        else:
+            threshold = run_v.amax(1).to(torch.float64) + y_norm
+        yield q0, run_i, threshold, P.slack_at(y_norm, x_max)
+
+
+def _split_candidates(P: Problem, plan: TorchPlan):
+    """`torch_candidates` for rows too wide for whole-row tiles: each (query tile,
+    database tile) block is summed from products over slices of ``plan.depth``
+    features, ``|x|^2 - 2 x.y`` with float64 norms, so the GEMMs stay large whatever d
+    and the slices stay within the plan."""
+    n, d, kc, dtype, dev = P.n, P.d, P.kc, P.cdtype, P.device
+    bq, bw, g, depth = plan.query_tile, plan.db_tile, plan.group, plan.depth
+    every_row_is_candidate = kc >= n - int(P.exclude_self)
+    block = torch.empty(bq * bw, dtype=dtype, device=dev)
+    inf = float("inf")
+    x_max = 0.0
+    for q0 in range(0, P.m, bq):
+        q1 = min(P.m, q0 + bq)
+        r = q1 - q0
+        y_norm = torch.zeros(r, dtype=torch.float64, device=dev)
+        run_v = run_i = None
+        for d0 in range(0, n, bw):
+            d1 = min(n, d0 + bw)
+            w = d1 - d0
+            scores = block[: r * w].view(r, w)
+            x_norm = torch.zeros(w, dtype=torch.float64, device=dev)
+            for f0 in range(0, d, depth):
+                cols = slice(f0, min(d, f0 + depth))
+                yk = P.work(P.Y, q0, q1, features=cols)
+                xk = P.work(P.X, d0, d1, features=cols)
+                if f0 == 0:
+                    torch.mm(yk, xk.T, out=scores)
+                    scores *= -2.0
+                else:
+                    scores.addmm_(yk, xk.T, alpha=-2.0)
+                x_norm += sq_norms(xk)
+                if d0 == 0:
+                    y_norm += sq_norms(yk)
+                del yk, xk
+            if q0 == 0:
+                x_max = max(x_max, float(x_norm.max().sqrt()))
+            scores += x_norm.to(dtype)
+            if P.exclude_self:
+                lo, hi = max(q0, d0), min(q1, d1)
+                if lo < hi:
+                    diag = torch.arange(lo, hi, device=dev)
+                    scores[diag - q0, diag - d0] = inf
+            v, c = _select_block(scores, kc, g)
+            c += d0
+            if run_v is None:
+                run_v, run_i = v, c
+            else:
+                run_v, run_i = _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
+        if every_row_is_candidate:
+            threshold = torch.full((r,), inf, dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
         yield q0, run_i, threshold, P.slack_at(y_norm, x_max)

@@ -59,8 +59,12 @@ def test_matches_reference(n, d, k, device, dtype):
         (257, 1, 5, 12_000, True),
     ],
 )
-def test_many_tiles_match_reference(n, d, k, budget, cached, device, dtype):
+def test_many_tiles_match_reference(n, d, k, budget, cached, device, dtype, monkeypatch):
     """A tiny max_memory forces many query and database tiles (and refine chunks)."""
+    import gpusmote.neighbors._precision as precision
+
+    # float32 data keeps float32 scores here, as at sizes the probe decides for
+    monkeypatch.setattr(precision, "PROBE_MIN_WORK", 0)
     itemsize = 8 if dtype == torch.float64 else 4
     budget = budget * itemsize // 4
     plan = plan_torch(n=n, m=n, d=d, kc=k + 3, itemsize=itemsize, device=device, budget=budget)

@@ -54,9 +54,9 @@ def test_out_of_memory_at_the_floor_is_raised(monkeypatch):
 def test_too_small_after_halving_says_out_of_memory(monkeypatch):
     """When the halved memory cannot hold a tile, the error is still out-of-memory,
     not the max_memory message meant for the caller's own setting."""
-    # one tile row of 4,000 features (a query, a database tile of 64 rows, the
-    # refinement of one query's candidates) takes about 1.8 MB: it fits in 3 MiB, not 1.5
-    X = np.random.default_rng(2).normal(size=(500, 4000)).astype(np.float32)
+    # the smallest step of 20,000 features (a query's candidates refined, slices of a
+    # query and of 64 database rows) takes about 2 MB: it fits in 3 MiB, not in 1.5
+    X = np.random.default_rng(2).normal(size=(60, 20_000)).astype(np.float32)
     _failing(monkeypatch, times=10**9)
     with pytest.raises(torch.OutOfMemoryError, match="too little for one tile"):
         kneighbors(X, 3, device="cpu", max_memory="3MiB", backend="torch")

@@ -57,8 +57,8 @@ def _exact(X, k, backend, dtype=torch.float32, **kwargs):
 
 
 def _genuine_ties(X, k):
-    """Rows whose k-th and kc-th nearest distances are equal: no bound can certify
-    their candidates, whatever the precision."""
+    """Rows whose k-th nearest distance equals their last candidate's (the kc-th): no
+    bound can certify their candidates, whatever the precision."""
     d, _ = _reference(X, k)
     return int((d[:, -1] == d[:, k - 1]).sum())
 
@@ -188,3 +188,32 @@ def test_kdtree_with_other_queries_and_float64():
     np.testing.assert_array_equal(i_t.numpy(), ref_i)
     np.testing.assert_allclose(d_t.numpy(), ref_d, rtol=1e-12, atol=0)
     assert d_t.dtype == torch.float64
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_wide_rows_scored_over_feature_slices(monkeypatch, dtype):
+    """Rows from `SPLIT_MIN_DIM` features on are scored in blocks summed over slices of
+    features; forced here onto small data with slices of 16 of 40 features and several
+    query and database tiles, with duplicates and foreign queries."""
+    import gpusmote.neighbors._memory as memory
+
+    monkeypatch.setattr(memory, "SPLIT_MIN_DIM", 8)
+    monkeypatch.setattr(memory, "_SPLIT_DEPTH", 16)
+    monkeypatch.setattr(memory, "_SPLIT_QUERY_TILE", 96)
+    monkeypatch.setattr(memory, "_SPLIT_DB_TILE", 128)
+    plan = memory.plan_torch(
+        n=700, m=700, d=40, kc=8, itemsize=4, device=torch.device("cpu"), budget=256 << 20
+    )
+    assert (plan.depth, plan.query_tile, plan.db_tile) == (16, 96, 128)
+    X, _ = make("wide", 700, 40)
+    X[350:400] = X[:50]  # duplicates: ties at distance 0
+    stats = _exact(X, 5, "torch", dtype=dtype)
+    assert stats.rechecked == _genuine_ties(X, 5)
+    Y = X[::7] + np.float32(0.01)
+    d, i = kneighbors(torch.as_tensor(X, dtype=dtype), 4, Y=torch.as_tensor(Y, dtype=dtype))
+    ref_d, ref_i = chunked_kneighbors(
+        torch.as_tensor(X, dtype=dtype).double().numpy(),
+        4,
+        Y=torch.as_tensor(Y, dtype=dtype).double().numpy(),
+    )
+    np.testing.assert_array_equal(i.numpy(), ref_i)

@@ -66,7 +66,7 @@ def test_kneighbors_is_exact_whatever_the_data(X, data):
 
     with pytest.MonkeyPatch.context() as mp:
         if scores != "chosen":
-            mp.setattr(api, "float32_suffices", lambda P: scores == "float32")
+            mp.setattr(api, "score_precision", lambda P, depth: scores)
         dist, ind = kneighbors(Xt, k, device="cpu", backend="torch")
     assert torch.equal(Xt, before)
     ref_d, ref_i = naive_kneighbors(X.astype(np.float64), k)

@@ -14,6 +14,8 @@ from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, SearchStats, finish
 from ._faiss import FaissFlat, faiss_candidates, resolve_backend
 from ._memory import (
+    SPLIT_DEPTH,
+    SPLIT_MIN_DIM,
     plan_rows,
     plan_symmetric,
     plan_torch,
@@ -22,9 +24,9 @@ from ._memory import (
     stream_rows,
     symmetric_pays,
 )
-from ._precision import float32_suffices
+from ._precision import score_precision
 from ._torch import symmetric_candidates, torch_candidates
-from ._tree import race_tree, tree_candidates, tree_may_win
+from ._tree import race_tree, tree_candidates, tree_choice
 
 __all__ = [
     "kneighbors",
@@ -266,12 +268,18 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
     n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
     stats = SearchStats(n=n, m=m, d=d, k=k)
     problem = Problem(Xt, Yt, k, exclude_self, budget, kc, stats)
-    probe = []  # the float32 probe's answer, asked at most once
+    probe = []  # the probe's answer, asked at most once
+    # where the engine slices wide rows, float32 slice products summed in float64 are a
+    # tier between float32 and float64 scores
+    sliced_depth = SPLIT_DEPTH if dev.type == "cpu" and d >= SPLIT_MIN_DIM else 0
+
+    def precision() -> str:
+        if not probe:
+            probe.append(score_precision(problem, sliced_depth))
+        return probe[0]
 
     def float32_ok() -> bool:
-        if not probe:
-            probe.append(float32_suffices(problem))
-        return probe[0]
+        return precision() == "float32"
 
     auto = spec == "auto"
     tree = None
@@ -279,15 +287,18 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         spec = resolve_auto_backend(dev, n, m, d, budget)
         if isinstance(spec, FaissFlat) and not float32_ok():
             spec = "torch"  # faiss scores in float32 only, too coarse for this data
-        if spec == "torch" and tree_may_win(dev, n, m, d, kc, budget):
+        choice = tree_choice(dev, n, m, d, kc, budget) if spec == "torch" else None
+        if choice == "tree":
+            spec = "kdtree"
+        elif choice == "race":
             # before the probe: where the tree wins, the scores' precision is moot
             tree = race_tree(problem, lambda sub: _engine(sub, "torch", dev, budget, kc, None))
             spec = "kdtree" if tree is not None else spec
     if spec == "torch" and problem.cdtype == torch.float32 and not float32_ok():
-        problem.set_score_dtype(torch.float64)
+        problem.set_score_dtype(torch.float64, sliced=precision() == "sliced")
     stats.backend = spec if isinstance(spec, str) else spec.name
     if spec == "torch":
-        stats.score_dtype = str(problem.cdtype).split(".")[-1]
+        stats.score_dtype = "sliced" if problem.sliced else str(problem.cdtype).split(".")[-1]
     else:
         stats.score_dtype = "float64" if spec == "kdtree" else "float32"
     dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))

@@ -54,7 +54,9 @@ class SearchStats:
     d: int
     k: int
     backend: str = ""
-    score_dtype: str = ""  # the candidate scores' precision ("float32", "float64", "tree")
+    # the candidate scores' precision: "float32", "float64", or "sliced" (float32
+    # products over slices of features summed in float64); the tree's are float64
+    score_dtype: str = ""
     queries: int = 0
     rechecked: int = 0
     tie_candidates: int = 0
@@ -101,12 +103,17 @@ class Problem:
         self.mean64 = mean * self.scale
         self.set_score_dtype(self.cdtype)
 
-    def set_score_dtype(self, dtype: torch.dtype) -> None:
+    def set_score_dtype(self, dtype: torch.dtype, *, sliced: bool = False) -> None:
         """Compute the candidate scores (the working coordinates and their products) in
         ``dtype``: float32, or float64 where float32 products cannot separate the data's
-        neighbours (`_precision.score_dtype`). Refinement is float64 either way."""
+        neighbours (`_precision.score_precision`). ``sliced``: float64 scores summed from
+        float32 products over slices of features, where the engine slices wide rows
+        (`_torch._split_candidates`; elsewhere plain float64). Refinement is float64
+        either way."""
         self.cdtype = dtype
+        self.sliced = sliced
         self.scaled_mean = self.mean64.to(dtype)
+        self.scaled_mean32 = self.mean64.to(torch.float32)
         self.u_in, self.u_acc = unit_roundoffs(dtype)
 
     def for_queries(self, rows: torch.Tensor) -> Problem:
@@ -126,16 +133,20 @@ class Problem:
         b: int,
         out: torch.Tensor | None = None,
         features: slice = slice(None),
+        dtype: torch.dtype | None = None,
     ):
         """Rows ``a:b`` of ``src`` in working coordinates, shape (b - a, d), or only the
-        columns ``features`` of them."""
+        columns ``features`` of them; in ``cdtype``, or float32 where ``dtype`` says so
+        (the float32 slices of sliced scores)."""
+        dtype = self.cdtype if dtype is None else dtype
         rows = src[a:b, features]
         if out is None:
-            out = torch.empty(rows.shape, dtype=self.cdtype, device=self.device)
+            out = torch.empty(rows.shape, dtype=dtype, device=self.device)
+        mean = self.scaled_mean if dtype == self.cdtype else self.scaled_mean32
         # scaled first: a power of two is exact, so this is (row - mean) * scale, rounding
         # for rounding, without row - mean overflowing float32 near its largest values
-        torch.mul(rows.to(self.cdtype), self.scale, out=out)
-        return out.sub_(self.scaled_mean[features])
+        torch.mul(rows.to(dtype), self.scale, out=out)
+        return out.sub_(mean[features])
 
     def work64(self, src: torch.Tensor, rows) -> torch.Tensor:
         """Rows ``rows`` (a slice or int64 indices) of ``src`` in float64 working
@@ -265,9 +276,10 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
         b = min(r, a + step)
         q, cc = queries[a:b], cand[a:b]
         for f0 in range(0, d, width):
-            f = slice(f0, min(d, f0 + width))
-            y = P.Y[:, f][q].to(torch.float64)
-            diff = P.X[:, f][cc].to(torch.float64)
+            # whole rows gather contiguously; a slice of columns first, then its rows
+            X, Y = (P.X, P.Y) if width == d else (P.X[:, f0 : f0 + width], P.Y[:, f0 : f0 + width])
+            y = Y[q].to(torch.float64)
+            diff = X[cc].to(torch.float64)
             diff.sub_(y[:, None, :])
             d2[a:b] += diff.square_().sum(-1)
     # Sorting by index first makes the stable distance sort break ties by lower index.

@@ -104,7 +104,7 @@ class TorchPlan:
 # turn thin. On the 2-core dev CPU, 2,000 x 50,000 float64 scores: 6.0 s of GEMM in
 # (256 x 50,001) @ (50,001 x 64) products, against sklearn's 4.3 s for its whole search.
 SPLIT_MIN_DIM = 2048
-_SPLIT_DEPTH = 1024
+SPLIT_DEPTH = 1024
 _SPLIT_QUERY_TILE = 1024
 _SPLIT_DB_TILE = 2048
 
@@ -135,7 +135,8 @@ def _split_bytes(bq: int, bw: int, g: int, depth: int, d: int, kc: int, itemsize
     rows (each with its cast), and their float64 norms."""
     whole = _tile_bytes(bq, bw, g, True, 0, kc, itemsize)  # block, selection, merges
     slices = (bq + bw) * depth * 2 * itemsize + (bq + bw) * 8 * 2
-    return whole + slices + norm_scratch(max(bq, bw), depth)
+    product = bq * bw * 4  # a float32 slice product, for sliced scores
+    return whole + slices + product + norm_scratch(max(bq, bw), depth)
 
 
 def refine_bytes(rows: int, kc: int, d: int) -> int:
@@ -208,7 +209,7 @@ def _plan_split(*, n: int, m: int, d: int, kc: int, itemsize: int, budget: int):
     """A depth-split plan for wide rows, or None where even its smallest step does not fit
     (then whole-row tiles, with their clear error if those do not fit either)."""
     n_pad = -(-n // GROUP) * GROUP
-    bq, bw, depth = min(_SPLIT_QUERY_TILE, m), min(_SPLIT_DB_TILE, n_pad), min(_SPLIT_DEPTH, d)
+    bq, bw, depth = min(_SPLIT_QUERY_TILE, m), min(_SPLIT_DB_TILE, n_pad), min(SPLIT_DEPTH, d)
     avail = budget - refine_bytes(1, kc, d)
     while _split_bytes(bq, bw, GROUP, depth, d, kc, itemsize) > avail:
         if depth > 256:

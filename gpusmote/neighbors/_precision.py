@@ -15,7 +15,7 @@ import torch
 from ._exact import FLOAT64, Problem, sq_norms, unit_roundoffs
 from ._memory import plan_rows
 
-__all__ = ["float32_suffices", "PROBE_ROWS"]
+__all__ = ["score_precision", "float32_suffices", "sliced_units", "PROBE_ROWS"]
 
 # Sampled queries: at most 256, and about 1/32 of the queries (so that the probe's
 # float64 products stay a small part of the search's), at least 32.
@@ -30,14 +30,24 @@ PROBE_MIN_WORK = 2**20
 _TOLERATED = 1 / 200
 
 
-def float32_suffices(P: Problem) -> bool:
-    """Whether float32 candidate scores certify (almost) every row that float64 scores
-    would. Deterministic: the sampled queries are evenly spaced."""
+def sliced_units(d: int, depth: int) -> tuple[float, float]:
+    """(input rounding, accumulation unit) of float32 products over slices of ``depth``
+    features summed in float64, in `Problem.slack`'s terms (which multiplies the
+    accumulation unit by d + 6): each slice's float32 sum errs by at most ``depth``
+    units of its own terms, and the slices' float64 sum by next to nothing."""
+    return 2.0**-24, 2.0**-24 * (depth + 6) / (d + 6)
+
+
+def score_precision(P: Problem, sliced_depth: int = 0) -> str:
+    """The cheapest scores that certify (almost) every row that float64 scores would:
+    "float32", "sliced" (float32 products over slices of ``sliced_depth`` features,
+    summed in float64; offered where the engine would slice the rows anyway) or
+    "float64". Deterministic: the sampled queries are evenly spaced."""
     n, m, d, k, kc = P.n, P.m, P.d, P.k, P.kc
     if kc >= n - int(P.exclude_self):  # every row is a candidate: nothing to certify
-        return True
+        return "float32"
     if n * m * d <= PROBE_MIN_WORK:
-        return False
+        return "float64"
     s = min(m, max(_PROBE_MIN_ROWS, min(PROBE_ROWS, m // 32)))
     q = torch.linspace(0, m - 1, s, device=P.device).round().to(torch.int64).unique()
     yw = P.work64(P.Y, q)
@@ -68,7 +78,21 @@ def float32_suffices(P: Problem) -> bool:
     d2 = best.sort(dim=1).values
     gap = d2[:, kc - 1] - d2[:, k - 1]
     d2_k = d2[:, k - 1]
-    fail32 = gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=unit_roundoffs(torch.float32))
-    fail64 = gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=FLOAT64)
-    extra = int((fail32 & ~fail64).sum())
-    return extra < _TOLERATED * s
+
+    def fails(units):
+        return gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=units)
+
+    fail64 = fails(FLOAT64)
+    tiers = [("float32", unit_roundoffs(torch.float32))]
+    if sliced_depth:
+        tiers.append(("sliced", sliced_units(d, sliced_depth)))
+    for name, units in tiers:
+        if int((fails(units) & ~fail64).sum()) < _TOLERATED * s:
+            return name
+    return "float64"
+
+
+def float32_suffices(P: Problem) -> bool:
+    """Whether float32 candidate scores certify (almost) every row that float64 scores
+    would (`score_precision` without the sliced tier)."""
+    return score_precision(P) == "float32"

@@ -10,6 +10,7 @@ import torch
 
 from ._exact import Problem, sq_norms
 from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
+from ._precision import sliced_units
 
 __all__ = ["torch_candidates", "symmetric_candidates"]
 
@@ -112,6 +113,11 @@ def _split_candidates(P: Problem, plan: TorchPlan):
     bq, bw, g, depth = plan.query_tile, plan.db_tile, plan.group, plan.depth
     every_row_is_candidate = kc >= n - int(P.exclude_self)
     block = torch.empty(bq * bw, dtype=dtype, device=dev)
+    # sliced scores: float32 products of each slice, summed into the float64 block
+    sliced = getattr(P, "sliced", False) and dtype == torch.float64
+    part = torch.empty(bq * bw, dtype=torch.float32, device=dev) if sliced else None
+    slice_dtype = torch.float32 if sliced else dtype
+    units = sliced_units(d, depth) if sliced else None
     inf = float("inf")
     x_max = 0.0
     for q0 in range(0, P.m, bq):
@@ -126,9 +132,15 @@ def _split_candidates(P: Problem, plan: TorchPlan):
             x_norm = torch.zeros(w, dtype=torch.float64, device=dev)
             for f0 in range(0, d, depth):
                 cols = slice(f0, min(d, f0 + depth))
-                yk = P.work(P.Y, q0, q1, features=cols)
-                xk = P.work(P.X, d0, d1, features=cols)
-                if f0 == 0:
+                yk = P.work(P.Y, q0, q1, features=cols, dtype=slice_dtype)
+                xk = P.work(P.X, d0, d1, features=cols, dtype=slice_dtype)
+                if sliced:
+                    prod = torch.mm(yk, xk.T, out=part[: r * w].view(r, w))
+                    if f0 == 0:
+                        torch.mul(prod, -2.0, out=scores)
+                    else:
+                        scores.add_(prod, alpha=-2.0)
+                elif f0 == 0:
                     torch.mm(yk, xk.T, out=scores)
                     scores *= -2.0
                 else:
@@ -155,7 +167,7 @@ def _split_candidates(P: Problem, plan: TorchPlan):
             threshold = torch.full((r,), inf, dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
-        yield q0, run_i, threshold, P.slack_at(y_norm, x_max)
+        yield q0, run_i, threshold, P.slack_at(y_norm, x_max, units=units)
 
 
 def _select_block(scores: torch.Tensor, kc: int, g: int):

@@ -22,12 +22,12 @@ __all__ = [
     "TreeIndex",
     "tree_candidates",
     "tree_bytes",
-    "tree_may_win",
+    "tree_choice",
     "race_tree",
     "TREE_QUERY_TILE",
 ]
 
-TREE_QUERY_TILE = 65_536
+TREE_QUERY_TILE = 16_384
 # Beyond 32 features a tree visits most leaves on almost any data; up to there it can win
 # by 10x or lose by 10x, by the data's intrinsic dimension rather than d (the race
 # decides). Measured on the 2-core dev CPU, self k-NN of 20k rows, k = 5, torch / tree
@@ -35,6 +35,9 @@ TREE_QUERY_TILE = 65_536
 # 0.26 / 1.16, d = 16 0.25 / 2.35; the credit-card-shaped table (d = 30, two wide
 # columns) 0.45 / 0.03.
 TREE_MAX_DIM = 32
+# Up to this many features the tree won on every table measured (7-13x at 2 and 4
+# normal features), so auto takes it without the race's cost.
+TREE_SURE_DIM = 4
 # Queries timed on each engine: two CPU query tiles of the torch engine.
 RACE_ROWS = 512
 # Below this many multiply-adds (n * m * d) a search takes milliseconds: no race, torch.
@@ -117,30 +120,36 @@ def tree_candidates(P: Problem, index: TreeIndex | None = None):
         dist, ind = index.query(queries, kq)
         dist = torch.from_numpy(dist).to(P.device)
         ind = torch.from_numpy(ind).to(P.device)
-        if extra:
-            ind = drop_own(ind, torch.arange(q0, q1, device=P.device))
         if every_row_is_candidate:
             threshold = torch.full((q1 - q0,), float("inf"), dtype=torch.float64, device=P.device)
             slack = torch.zeros_like(threshold)
         else:
             threshold = dist.amax(1).square() * scale2
             slack = threshold * rel
+        if extra:
+            ind = drop_own(ind, torch.arange(q0, q1, device=P.device))
+        # refined all the same: the tree's distances come square-rooted, and squared
+        # back they no longer tie where decimal data's squared distances do
         yield q0, ind, threshold, slack
 
 
-def tree_may_win(device: torch.device, n: int, m: int, d: int, kc: int, budget: int) -> bool:
-    """Whether ``backend="auto"`` should race the tree against the torch engine: on the
-    CPU, up to `TREE_MAX_DIM` features, a search of some size with queries to sample,
-    the tree's host memory within half of ``max_memory``, and scipy installed."""
+def tree_choice(device: torch.device, n: int, m: int, d: int, kc: int, budget: int):
+    """What ``backend="auto"`` does about the tree: None (not on CUDA, beyond
+    `TREE_MAX_DIM` features, a search of milliseconds, the tree's host memory (a float64
+    copy of X and its index) over three quarters of ``max_memory``, or no scipy),
+    "tree" (up to `TREE_SURE_DIM` features, where no distribution of rows makes it
+    lose), or "race" (time it against the torch engine)."""
     if device.type != "cpu" or d > TREE_MAX_DIM or n * m * d < RACE_MIN_WORK:
-        return False
-    if m < 8 * 64 or tree_bytes(n, m, d, kc) > budget // 2:
-        return False
+        return None
+    if tree_bytes(n, m, d, kc) > budget - budget // 4:  # refinement keeps a quarter
+        return None
     try:
         import_scipy_spatial()
     except ModuleNotFoundError:
-        return False
-    return True
+        return None
+    if d <= TREE_SURE_DIM:
+        return "tree"
+    return "race" if m >= 8 * 64 else None
 
 
 def _timed(tiles, times: list):

@@ -198,7 +198,7 @@ def test_wide_rows_scored_over_feature_slices(monkeypatch, dtype):
     import gpusmote.neighbors._memory as memory
 
     monkeypatch.setattr(memory, "SPLIT_MIN_DIM", 8)
-    monkeypatch.setattr(memory, "_SPLIT_DEPTH", 16)
+    monkeypatch.setattr(memory, "SPLIT_DEPTH", 16)
     monkeypatch.setattr(memory, "_SPLIT_QUERY_TILE", 96)
     monkeypatch.setattr(memory, "_SPLIT_DB_TILE", 128)
     plan = memory.plan_torch(
@@ -217,3 +217,49 @@ def test_wide_rows_scored_over_feature_slices(monkeypatch, dtype):
         Y=torch.as_tensor(Y, dtype=dtype).double().numpy(),
     )
     np.testing.assert_array_equal(i.numpy(), ref_i)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", list(SIZES))
+def test_exact_on_every_generator_on_cuda(name):
+    """The same engine on the GPU: the probe, the float64 scores where they are needed,
+    and the tie finish, against the float64 reference."""
+    n, d = SIZES[name]
+    X, _ = make(name, n, d)
+    Xt = torch.as_tensor(X, device="cuda")
+    with collect_stats() as stats:
+        dist, ind = kneighbors(Xt, 5)
+    assert ind.device.type == "cuda" and stats[0].backend == "torch"
+    ref_d, ref_i = _reference(X, 5)
+    np.testing.assert_array_equal(ind.cpu().numpy(), ref_i[:, :5])
+    np.testing.assert_allclose(dist.cpu().double().numpy(), ref_d[:, :5], rtol=1e-6, atol=0)
+    assert stats[0].rechecked <= max(_genuine_ties(X, 5), 0.01 * n)
+
+
+def test_sliced_scores_float32_slices_summed_in_float64(monkeypatch):
+    """Where float32 scores are too coarse for wide rows, float32 products over slices of
+    features summed in float64 bound the rounding by the slice, not the width: forced
+    here onto small data (slices of 16 of 40 features), against the reference."""
+    import gpusmote.neighbors._api as api
+    import gpusmote.neighbors._memory as memory
+    from gpusmote.neighbors._precision import sliced_units
+
+    monkeypatch.setattr(memory, "SPLIT_MIN_DIM", 8)
+    monkeypatch.setattr(api, "SPLIT_MIN_DIM", 8)
+    monkeypatch.setattr(memory, "SPLIT_DEPTH", 16)
+    monkeypatch.setattr(api, "SPLIT_DEPTH", 16)
+    offered = []
+
+    def sliced(P, depth):
+        offered.append(depth)
+        return "sliced"
+
+    monkeypatch.setattr(api, "score_precision", sliced)
+    X, _ = make("wide", 700, 40)
+    X[350:400] = X[:50]
+    stats = _exact(X, 5, "torch")
+    assert offered == [16] and stats.score_dtype == "sliced"
+    assert stats.rechecked == _genuine_ties(X, 5)
+    # the bound: a slice's worth of float32 accumulation, not the whole width's
+    u_in, u_acc = sliced_units(40, 16)
+    assert u_in == 2.0**-24 and u_acc * (40 + 6) == pytest.approx(2.0**-24 * (16 + 6))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import torch
 
 from ._validation import fmt_error
 
-__all__ = ["resolve_device", "compute_dtype", "default_memory_budget"]
+__all__ = ["resolve_device", "compute_dtype", "default_memory_budget", "one_thread_for"]
 
 _CPU_DEFAULT_BUDGET = 256 * 1024**2
 # Half of what the driver reports free: room for the caching allocator's slack and
@@ -65,3 +68,42 @@ def default_memory_budget(device: torch.device) -> int:
         free, _total = torch.cuda.mem_get_info(device)
         return int(free * _CUDA_FREE_FRACTION)
     return _CPU_DEFAULT_BUDGET
+
+
+# Searches below this many multiply-adds (n x m x d; 134M, about 1 ms of float32 GEMM
+# on one core) run on one intra-op thread. Waking an idle thread pool cost more than
+# the work: on the 2-core dev VM, after a pause, BorderlineSMOTE on 1,622 x 8 rows took
+# 3-16 ms (its GEMMs waited for the second thread) against 3-5 ms on one thread, and
+# TomekLinks there 14-16 ms; a busy neighbour process stalls every two-thread region
+# of such small work.
+SMALL_WORK = 2**27
+_threads_lock = threading.Lock()
+_threads_depth = 0
+_threads_saved = 1
+
+
+@contextmanager
+def one_thread_for(work: float, device: torch.device):
+    """Run the block on one CPU intra-op thread when ``work`` is below `SMALL_WORK`.
+
+    ``torch.set_num_threads`` is process-wide: nested and concurrent blocks count
+    themselves, the first saves the setting and the last restores it. Only speed depends
+    on it, never results (every reduction here is deterministic across thread counts).
+    """
+    global _threads_depth, _threads_saved
+    if device.type != "cpu" or work >= SMALL_WORK:
+        yield
+        return
+    with _threads_lock:
+        if _threads_depth == 0:
+            _threads_saved = torch.get_num_threads()
+            if _threads_saved > 1:
+                torch.set_num_threads(1)
+        _threads_depth += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_depth -= 1
+            if _threads_depth == 0 and _threads_saved > 1:
+                torch.set_num_threads(_threads_saved)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import resolve_device
+from .._device import one_thread_for, resolve_device
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, SearchStats, finish
@@ -221,7 +221,9 @@ def kneighbors(
             fmt_error("n_neighbors", f"at most {available} (the number of {what})", n_neighbors)
         )
     kc = _n_candidates(k, available)
-    with torch.no_grad():  # neighbours are not differentiable; keep autograd out
+    work = Xt.shape[0] * Yt.shape[0] * Xt.shape[1]
+    # neighbours are not differentiable: keep autograd out
+    with torch.no_grad(), one_thread_for(work, dev):
         dist, ind, stats = _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
     for found in getattr(_collecting, "stack", ()):
         found.append(stats)

@@ -141,10 +141,11 @@ def kneighbors(
         Whether query ``i`` may not return row ``i`` of ``X``. Default: True exactly when
         ``Y`` is ``X`` (omitted or the same object). Exclusion is by index: an exact
         duplicate of a row is still a valid neighbour at distance 0.
-    backend : {"auto", "torch", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw"} or a
-        ``FaissFlat`` / ``FaissIVF`` / ``FaissHNSW`` object carrying index parameters.
-        "torch" and "faiss"/"faiss-flat" are exact; the IVF and HNSW indexes are
-        approximate (the distances they return are still true distances).
+    backend : {"auto", "torch", "kdtree", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw"}
+        or a ``FaissFlat`` / ``FaissIVF`` / ``FaissHNSW`` object carrying index
+        parameters. "torch", "kdtree" (scipy's cKDTree, the ``kdtree`` extra) and
+        "faiss"/"faiss-flat" are exact; the IVF and HNSW indexes are approximate (the
+        distances they return are still true distances). "auto": see the README.
     device : None, "auto", "cpu", "cuda", "cuda:N" or torch.device
         Where to compute. None/"auto": the device of ``X`` when it is a tensor, else
         CUDA when available, else the CPU.
@@ -164,10 +165,13 @@ def kneighbors(
 
     Notes
     -----
-    Results are exact for the exact backends: candidates from rounded float32 (or
-    float64) products are re-measured in float64 and certified against a bound on the
-    rounding error; rows that cannot be certified (ties, near-duplicates) are searched
-    again by direct float64 differences.
+    Results are exact for the exact backends: candidates from rounded products are
+    re-measured in float64 and certified against a bound on the rounding error; rows
+    that cannot be certified (distance ties: duplicates, integer grids) are finished by
+    measuring only the rows within the bound of their k-th distance. The products are
+    float32 where a probe finds that enough, float64 (or float32 slices summed in
+    float64, for wide rows) where the data need it. `collect_stats` reports what a
+    search did.
 
     On the CPU a large self-search (``Y`` omitted or ``X`` itself; at least 32,768 rows
     of 32 or more features) computes each pair's distance once and offers it to both

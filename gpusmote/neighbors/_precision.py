@@ -15,7 +15,7 @@ import torch
 from ._exact import FLOAT64, Problem, sq_norms, unit_roundoffs
 from ._memory import plan_rows
 
-__all__ = ["score_precision", "float32_suffices", "sliced_units", "PROBE_ROWS"]
+__all__ = ["score_precision", "sliced_units", "PROBE_ROWS"]
 
 # Sampled queries: at most 256, and about 1/32 of the queries (so that the probe's
 # float64 products stay a small part of the search's), at least 32.
@@ -90,9 +90,3 @@ def score_precision(P: Problem, sliced_depth: int = 0) -> str:
         if int((fails(units) & ~fail64).sum()) < _TOLERATED * s:
             return name
     return "float64"
-
-
-def float32_suffices(P: Problem) -> bool:
-    """Whether float32 candidate scores certify (almost) every row that float64 scores
-    would (`score_precision` without the sliced tier)."""
-    return score_precision(P) == "float32"

@@ -34,6 +34,7 @@ __all__ = [
     "FLOAT32_PLAIN",
     "FLOAT64",
     "sq_norms",
+    "pad_by_query",
 ]
 
 logger = logging.getLogger("gpusmote.neighbors")
@@ -320,11 +321,9 @@ def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
     best_d = torch.empty((r, k), dtype=torch.float64, device=dev)
     best_i = torch.empty((r, k), dtype=torch.int64, device=dev)
     plan = plan_tie_finish(P.budget, n, d, k)
-    x_max = 0.0
-    for a in range(0, n, plan.db_tile):  # the largest working norm, for the bound
-        x = P.work64(P.X, slice(a, min(n, a + plan.db_tile)))
-        x_max = max(x_max, float(sq_norms(x).max().sqrt()))
-        del x
+    # no pass for the largest norm: the bound's reach |y| + 2 sqrt(d2_k) is finite for
+    # every query with a k-th distance, and the others take every row (an infinite bound)
+    x_max = float("inf")
     for a in range(0, r, plan.query_tile):
         q = rows[a : a + plan.query_tile]
         yw = P.work64(P.Y, q)
@@ -357,24 +356,34 @@ def _merge_measured(P: Problem, q, hits, c0: int, run_d, run_i):
     """Measure the (query position, column) pairs ``hits`` by float64 differences and
     merge them into each query's running k best by (distance, index). Pairs come by
     query, then ascending column, after every column held by the running set."""
-    k, dev = P.k, P.device
+    k = P.k
     qi, cols = hits[:, 0], hits[:, 1] + c0
     diff = P.X[cols].to(torch.float64)
     diff.sub_(P.Y[q[qi]].to(torch.float64))
     d2 = diff.square_().sum(-1)
     del diff
-    rows, seg, counts = torch.unique_consecutive(qi, return_inverse=True, return_counts=True)
-    pos = torch.arange(qi.numel(), device=dev) - (counts.cumsum(0) - counts)[seg] + k
-    width = k + int(counts.max())
-    vals = torch.full((rows.numel(), width), float("inf"), dtype=torch.float64, device=dev)
-    idx = torch.full((rows.numel(), width), -1, dtype=torch.int64, device=dev)
-    vals[:, :k], idx[:, :k] = run_d[rows], run_i[rows]
-    vals[seg, pos], idx[seg, pos] = d2, cols
+    rows, vals, idx = pad_by_query(qi, d2, cols, run_d, run_i)
     # the running set holds lower indices and the new pairs come by column: a stable
     # sort by distance orders by (distance, index)
     vals, perm = vals.sort(dim=1, stable=True)
     run_d[rows], run_i[rows] = vals[:, :k], idx.gather(1, perm[:, :k])
     return run_d, run_i
+
+
+def pad_by_query(q: torch.Tensor, v: torch.Tensor, c: torch.Tensor, run_v, run_i):
+    """Pairs (query ``q`` ascending, value ``v``, row ``c``), any number per query, laid
+    beside each query's running set ``run_v`` / ``run_i`` (n, w): returns the queries
+    that have pairs and (queries, w + most pairs) values and rows, the running ones
+    first, the gaps +inf (row 0)."""
+    w = run_v.shape[1]
+    rows, seg, counts = torch.unique_consecutive(q, return_inverse=True, return_counts=True)
+    pos = torch.arange(q.numel(), device=q.device) - (counts.cumsum(0) - counts)[seg] + w
+    width = w + int(counts.max())
+    vals = torch.full((rows.numel(), width), float("inf"), dtype=v.dtype, device=v.device)
+    idx = torch.zeros((rows.numel(), width), dtype=torch.int64, device=v.device)
+    vals[:, :w], idx[:, :w] = run_v[rows], run_i[rows]
+    vals[seg, pos], idx[seg, pos] = v, c
+    return rows, vals, idx
 
 
 def finish(P: Problem, tiles, refine_rows: int):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import Problem, sq_norms
+from ._exact import Problem, pad_by_query, sq_norms
 from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
 from ._precision import sliced_units
 
@@ -92,10 +92,7 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             if run_v is None:
                 run_v, run_i = v, c
             else:
-                v = torch.cat([run_v, v], dim=1)
-                c = torch.cat([run_i, c], dim=1)
-                run_v, pos = v.topk(min(kc, v.shape[1]), dim=1, largest=False, sorted=False)
-                run_i = c.gather(1, pos)
+                run_v, run_i = _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
         y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
@@ -114,7 +111,7 @@ def _split_candidates(P: Problem, plan: TorchPlan):
     every_row_is_candidate = kc >= n - int(P.exclude_self)
     block = torch.empty(bq * bw, dtype=dtype, device=dev)
     # sliced scores: float32 products of each slice, summed into the float64 block
-    sliced = getattr(P, "sliced", False) and dtype == torch.float64
+    sliced = P.sliced and dtype == torch.float64
     part = torch.empty(bq * bw, dtype=torch.float32, device=dev) if sliced else None
     slice_dtype = torch.float32 if sliced else dtype
     units = sliced_units(d, depth) if sliced else None
@@ -235,15 +232,8 @@ class _Running:
     def merge_pairs(self, q: torch.Tensor, c: torch.Tensor, v: torch.Tensor) -> None:
         """Candidate pairs (query ``q``, row ``c``, score ``v``), ``q`` ascending, any
         number per query."""
-        kc = self.kc
-        rows, seg, counts = torch.unique_consecutive(q, return_inverse=True, return_counts=True)
-        pos = torch.arange(q.numel(), device=q.device) - (counts.cumsum(0) - counts)[seg] + kc
-        width = kc + int(counts.max())
-        vals = torch.full((rows.numel(), width), float("inf"), dtype=v.dtype, device=v.device)
-        idx = torch.zeros((rows.numel(), width), dtype=torch.int64, device=v.device)
-        vals[:, :kc], idx[:, :kc] = self.v[rows], self.i[rows]
-        vals[seg, pos], idx[seg, pos] = v, c
-        best, at = vals.topk(kc, dim=1, largest=False, sorted=False)
+        rows, vals, idx = pad_by_query(q, v, c, self.v, self.i)
+        best, at = vals.topk(self.kc, dim=1, largest=False, sorted=False)
         self.v[rows], self.i[rows], self.bound[rows] = best, idx.gather(1, at), best.amax(1)
 
 

@@ -67,7 +67,7 @@ def import_scipy_spatial():
 
 def tree_bytes(n: int, m: int, d: int, kc: int) -> int:
     """Host memory of the tree and a query tile, all outside the torch plan: the float64
-    copy of X, the tree's index and nodes (about 2 int64 per row at leaf size 16),
+    copy of X, the tree's index and nodes (under 3 int64 per row at leaves of 32),
     a float64 query tile and its results."""
     tile = min(m, TREE_QUERY_TILE)
     return n * (d * 8 + 24) + tile * (d * 8 + (kc + 1) * 16 * 2)

@@ -298,7 +298,7 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
             spec = "kdtree"
         elif choice == "race":
             # before the probe: where the tree wins, the scores' precision is moot
-            tree = race_tree(problem, lambda sub: _engine(sub, "torch", dev, budget, kc, None))
+            tree = race_tree(problem)
             spec = "kdtree" if tree is not None else spec
     if spec == "torch" and problem.cdtype == torch.float32 and not float32_ok():
         problem.set_score_dtype(torch.float64, sliced=precision() == "sliced")

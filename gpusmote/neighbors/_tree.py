@@ -17,7 +17,7 @@ import time
 import numpy as np
 import torch
 
-from ._exact import Problem, drop_own, finish
+from ._exact import Problem, drop_own
 
 __all__ = [
     "import_scipy_spatial",
@@ -26,6 +26,7 @@ __all__ = [
     "tree_bytes",
     "tree_choice",
     "race_tree",
+    "torch_estimate",
     "TREE_QUERY_TILE",
 ]
 
@@ -40,18 +41,28 @@ TREE_MAX_DIM = 32
 # Up to this many features the tree won on every table measured (7-13x at 2 and 4
 # normal features), so auto takes it without the race's cost.
 TREE_SURE_DIM = 4
-# Queries timed on each engine: two CPU query tiles of the torch engine.
-RACE_ROWS = 512
-# Below this many multiply-adds (n * m * d) a search takes milliseconds: no race, torch.
-RACE_MIN_WORK = 2**26
+# Queries timed on the tree, in batches of 32 (single-threaded).
+RACE_ROWS = 256
+# Below this many multiply-adds (n * m * d; a class of 600 rows by 6 features) a search
+# takes a millisecond or two on either engine: no race, torch.
+RACE_MIN_WORK = 2**21
 # Where scipy.spatial is not imported yet (importing it took 0.24 s on the dev CPU, four
 # times SMOTE's whole 105,000 x 32 run), only searches of this many multiply-adds and
 # more (a few tenths of a second of brute force) race the tree. Users of scikit-learn
 # or imbalanced-learn have it imported already.
 COLD_RACE_MIN_WORK = 2**35
-# The tree is chosen when its estimate is under half the torch engine's: the torch
-# sample pays the database's set-up once for few queries, which overstates its cost.
-_MARGIN = 0.5
+# The torch engine's estimate (`torch_estimate`): its products and selection, plus per
+# query the cost of selecting this many more scores for its refinement, certificate and
+# share of the per-tile work. Products and selection alone were 1.5-4x too low on the
+# tables measured (2-core dev CPU: 20k x 8 normal, 0.23 s against 0.35-0.40 s; abalone19's
+# 1,622 x 8, 2.5 ms against 7-10 ms; page_blocks0, 18 ms against 33-42 ms): 3-7 us more
+# per query, 4,000-9,000 scores' worth. With that the estimate came within 25 % of the
+# engine's time on 15 tables (20k rows, d = 6-30, dev CPU).
+_QUERY_SCORES = 4096
+# The tree is chosen where its estimate is under 0.8x the torch engine's: within 20 % the
+# torch engine's steadier cost wins (heavy tails, 20k x 16: torch 0.29 s, tree 0.44 s,
+# tree estimate 0.42 s against the torch estimate's 0.38 s).
+_MARGIN = 0.8
 
 
 def import_scipy_spatial():
@@ -157,42 +168,63 @@ def tree_choice(device: torch.device, n: int, m: int, d: int, kc: int, budget: i
             return None
     if d <= TREE_SURE_DIM:
         return "tree"
-    return "race" if m >= 8 * 64 else None
+    return "race" if m >= 256 else None
 
 
-def _timed(tiles, times: list):
-    """``tiles`` as they come, with the seconds each took to produce appended to ``times``."""
-    while True:
-        t0 = time.perf_counter()
-        try:
-            item = next(tiles)
-        except StopIteration:
-            return
-        times.append(time.perf_counter() - t0)
-        yield item
+# (threads) -> (seconds per score selected, seconds per multiply-add) of the torch
+# engine's CPU tiles, measured once per process and thread count
+_TORCH_RATES: dict[int, tuple[float, float]] = {}
+_RATE_ROWS, _RATE_COLS, _RATE_DEPTH = 128, 4096, 33
 
 
-def race_tree(P: Problem, run_torch) -> TreeIndex | None:
-    """Time both engines on the same evenly spaced queries; the built tree when its
-    estimate for all queries (build included) is under half the torch engine's, else
-    None. ``run_torch(sub)``: the torch engine's ``(tiles, refine_rows)`` for a
-    sub-problem. The choice depends on timings; the neighbours do not (both exact).
+def torch_rates() -> tuple[float, float]:
+    """The torch engine's cost on this CPU at torch's current thread count: (seconds per
+    score selected, seconds per multiply-add), timed once per process (best of 3, a few
+    milliseconds) on one block of the engine's CPU shape, 128 x 4096 scores of 33
+    features selected by `_torch._select_block`."""
+    threads = max(1, torch.get_num_threads())
+    if threads not in _TORCH_RATES:
+        from ._memory import GROUP
+        from ._torch import _select_block
 
-    The torch engine runs two query tiles and is judged by the second (the first pays
-    for the database's set-up and fresh buffers); the tree runs single-threaded in
-    batches of 32 (a multi-threaded call on a few queries is mostly its threads' start)
-    and its estimate is divided by the threads it will use.
+        gen = torch.Generator().manual_seed(0)
+        y = torch.randn(_RATE_ROWS, _RATE_DEPTH, generator=gen)
+        x = torch.randn(_RATE_DEPTH, _RATE_COLS, generator=gen)
+        scores = torch.empty(_RATE_ROWS, _RATE_COLS)
+        t_mm = t_sel = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            torch.mm(y, x, out=scores)
+            t1 = time.perf_counter()
+            _select_block(scores, 8, GROUP)
+            t2 = time.perf_counter()
+            t_mm, t_sel = min(t_mm, t1 - t0), min(t_sel, t2 - t1)
+        block = _RATE_ROWS * _RATE_COLS
+        _TORCH_RATES[threads] = (t_sel / block, t_mm / (block * _RATE_DEPTH))
+    return _TORCH_RATES[threads]
+
+
+def torch_estimate(n: int, m: int, d: int) -> float:
+    """Seconds the torch engine takes for m queries against n rows of d features, at the
+    low end: float32 products and selection (`torch_rates`), and `_QUERY_SCORES` more
+    scores' selection per query for the rest."""
+    per_score, per_product = torch_rates()
+    return m * ((n + _QUERY_SCORES) * per_score + n * per_product * (d + 1))
+
+
+def race_tree(P: Problem) -> TreeIndex | None:
+    """The built tree where its estimated time for all queries (build included) is under
+    0.8x the torch engine's (`torch_estimate`), else None. The choice depends on timings; the
+    neighbours do not (both exact).
+
+    The tree answers up to `RACE_ROWS` evenly spaced queries single-threaded, in batches
+    of 32 (a multi-threaded call on a few queries is mostly its threads' start), and its
+    estimate is divided by the threads it will use; it stops as soon as it is clearly
+    losing. The torch side is not timed per call: its rates are measured once.
     """
+    allowance = _MARGIN * torch_estimate(P.n, P.m, P.d)
     s = min(RACE_ROWS, P.m // 8)
     q = torch.linspace(0, P.m - 1, s, device=P.device).round().to(torch.int64).unique()
-    sub = P.for_queries(q)
-    tiles, refine_rows = run_torch(sub)
-    times: list[float] = []
-    t0 = time.perf_counter()
-    finish(sub, _timed(tiles, times), refine_rows)
-    per_tile_finish = (time.perf_counter() - t0 - sum(times)) / max(1, len(times))
-    per_query = (times[-1] + per_tile_finish) * len(times) / q.numel()
-    allowance = _MARGIN * per_query * P.m
     t0 = time.perf_counter()
     index = TreeIndex(P.X)
     queries = index.X64[q.cpu().numpy()] if P.same else _host64(P.Y[q], 0, q.numel())
@@ -200,6 +232,7 @@ def race_tree(P: Problem, run_torch) -> TreeIndex | None:
     build = time.perf_counter() - t0
     threads = max(1, torch.get_num_threads())
     spent = 0.0
+    estimate = build
     for a in range(0, q.numel(), 32):  # stop once the tree is clearly losing
         t0 = time.perf_counter()
         index.query(queries[a : a + 32], kq, workers=1)

@@ -190,6 +190,40 @@ def test_kdtree_with_other_queries_and_float64():
     assert d_t.dtype == torch.float64
 
 
+@pytest.mark.parametrize("tree_wins", [True, False], ids=["tree-wins", "torch-wins"])
+def test_auto_races_the_tree_against_the_torch_engines_measured_rates(monkeypatch, tree_wins):
+    """``backend="auto"`` times only the tree per call; the torch engine's side is its
+    rates, measured once per process. Rates forced here (a torch engine 1e6x slower or
+    faster than the tree could be) decide the race both ways, and both answers are the
+    float64 reference's."""
+    pytest.importorskip("scipy.spatial")
+    import gpusmote.neighbors._tree as tree
+
+    X, _ = make("integers", 3000, 8)
+    rates = (1e-3, 1e-3) if tree_wins else (0.0, 0.0)
+    for threads in {1, torch.get_num_threads()}:  # the search runs on one (small work)
+        monkeypatch.setitem(tree._TORCH_RATES, threads, rates)
+    assert tree.tree_choice(torch.device("cpu"), 3000, 3000, 8, 8, 1 << 30) == "race"
+    with collect_stats() as stats:
+        d_t, i_t = kneighbors(X, 5, device="cpu")
+    assert stats[0].backend == ("kdtree" if tree_wins else "torch")
+    ref_d, ref_i = chunked_kneighbors(X, 5, exclude_self=True)
+    np.testing.assert_array_equal(i_t.numpy(), ref_i)
+    np.testing.assert_allclose(d_t.numpy(), ref_d, rtol=1e-6, atol=0)
+
+
+def test_torch_rates_are_measured_once_per_thread_count(monkeypatch):
+    import gpusmote.neighbors._tree as tree
+
+    monkeypatch.setattr(tree, "_TORCH_RATES", {})
+    per_score, per_product = tree.torch_rates()
+    assert per_score > 0 and per_product > 0
+    assert tree.torch_rates() == (per_score, per_product)  # cached, not timed again
+    assert tree.torch_estimate(1000, 10, 4) == pytest.approx(
+        10 * ((1000 + tree._QUERY_SCORES) * per_score + 1000 * 5 * per_product)
+    )
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
 def test_wide_rows_scored_over_feature_slices(monkeypatch, dtype):
     """Rows from `SPLIT_MIN_DIM` features on are scored in blocks summed over slices of

@@ -9,7 +9,15 @@ import torch
 
 from ._validation import fmt_error
 
-__all__ = ["resolve_device", "compute_dtype", "default_memory_budget", "one_thread_for"]
+__all__ = [
+    "resolve_device",
+    "compute_dtype",
+    "default_memory_budget",
+    "one_thread",
+    "cpu_workers",
+    "torch_threads",
+    "SMALL_WORK",
+]
 
 _CPU_DEFAULT_BUDGET = 256 * 1024**2
 # Half of what the driver reports free: room for the caching allocator's slack and
@@ -83,15 +91,15 @@ _threads_saved = 1
 
 
 @contextmanager
-def one_thread_for(work: float, device: torch.device):
-    """Run the block on one CPU intra-op thread when ``work`` is below `SMALL_WORK`.
+def one_thread(when: bool, device: torch.device):
+    """Run the block on one CPU intra-op thread when ``when`` (and the device is the CPU).
 
     ``torch.set_num_threads`` is process-wide: nested and concurrent blocks count
     themselves, the first saves the setting and the last restores it. Only speed depends
     on it, never results (every reduction here is deterministic across thread counts).
     """
     global _threads_depth, _threads_saved
-    if device.type != "cpu" or work >= SMALL_WORK:
+    if device.type != "cpu" or not when:
         yield
         return
     with _threads_lock:
@@ -107,3 +115,26 @@ def one_thread_for(work: float, device: torch.device):
             _threads_depth -= 1
             if _threads_depth == 0 and _threads_saved > 1:
                 torch.set_num_threads(_threads_saved)
+
+
+def cpu_workers() -> int:
+    """Threads that work outside torch (the KD-tree's queries) may use: torch's thread
+    count, as it was before any `one_thread` block that is open now."""
+    with _threads_lock:
+        return max(1, _threads_saved if _threads_depth else torch.get_num_threads())
+
+
+@contextmanager
+def torch_threads(threads: int):
+    """Run the block (a short measurement) at exactly ``threads`` intra-op threads. Holds
+    the lock of `one_thread`'s bookkeeping throughout, so that no block opens or closes
+    meanwhile and the setting found is the setting left."""
+    with _threads_lock:
+        saved = torch.get_num_threads()
+        if saved != threads:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if saved != threads:
+                torch.set_num_threads(saved)

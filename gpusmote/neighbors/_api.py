@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import one_thread_for, resolve_device
+from .._device import SMALL_WORK, one_thread, resolve_device
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, SearchStats, finish
@@ -214,21 +214,25 @@ def kneighbors(
             )
         )
     budget = resolve_budget(max_memory, dev)
-    chunk = stream_rows(budget, Xt.shape[1], max(Xt.shape[0], Yt.shape[0]))
-    check_finite(Xt, "X", chunk)
-    if Yt is not Xt:
-        check_finite(Yt, "Y", chunk)
-    available = Xt.shape[0] - int(exclude_self)
+    n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
+    available = n - int(exclude_self)
+    kc = _n_candidates(k, max(1, available))
+    light = _light(spec, dev, n, m, d, kc, budget)
+    with one_thread(light, dev):
+        chunk = stream_rows(budget, d, max(n, m))
+        check_finite(Xt, "X", chunk)
+        if Yt is not Xt:
+            check_finite(Yt, "Y", chunk)
     if k > available:
         what = "rows of X minus the query itself" if exclude_self else "rows of X"
         raise ValueError(
             fmt_error("n_neighbors", f"at most {available} (the number of {what})", n_neighbors)
         )
-    kc = _n_candidates(k, available)
-    work = Xt.shape[0] * Yt.shape[0] * Xt.shape[1]
     # neighbours are not differentiable: keep autograd out
-    with torch.no_grad(), one_thread_for(work, dev):
-        dist, ind, stats = _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+    with torch.no_grad():
+        dist, ind, stats = _search_within_memory(
+            Xt, Yt, k, exclude_self, budget, kc, spec, dev, light
+        )
     for found in getattr(_collecting, "stack", ()):
         found.append(stats)
     return (dist, ind) if return_distance else ind
@@ -239,7 +243,18 @@ def kneighbors(
 _OOM_FLOOR = 1 << 20
 
 
-def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
+def _light(spec, dev, n: int, m: int, d: int, kc: int, budget: int) -> bool:
+    """Whether the search's validation and set-up run on one CPU thread: a search below
+    `SMALL_WORK` multiply-adds (an idle or contended thread pool costs more than such
+    work), or one the KD-tree may take. The tree's queries run in their own threads, and
+    torch's OpenMP threads spin for milliseconds after a parallel region: with them
+    spinning the tree's two-thread queries on page_blocks0 took 10-14 ms, against 7 ms."""
+    if dev.type != "cpu" or n * m * d < SMALL_WORK or spec == "kdtree":
+        return True
+    return spec == "auto" and tree_choice(dev, n, m, d, kc, budget) is not None
+
+
+def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light):
     """`_search`, retried with half the working memory (so half the tiles) when the
     device runs out of memory inside the engine, down to ``_OOM_FLOOR``; then the error
     is raised. The result does not depend on the tiles."""
@@ -248,7 +263,7 @@ def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         if retried and dev.type == "cuda":
             torch.cuda.empty_cache()  # the failed attempt's tiles are released by now
         try:
-            return _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+            return _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light)
         except torch.OutOfMemoryError:
             if budget // 2 < _OOM_FLOOR:
                 raise
@@ -268,9 +283,22 @@ def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         retried = True
 
 
-def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
+def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     """Validated tensors in, ``(dist, ind, stats)`` out: choose the engine and the
-    scores' precision, then candidates, refine, certify, finish."""
+    scores' precision (on one CPU thread where ``light``), then candidates, refine,
+    certify, finish (on one thread for small work and for the tree, whose queries take
+    `cpu_workers` threads of their own)."""
+    with one_thread(light, dev):
+        problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+    small = problem.n * problem.m * problem.d < SMALL_WORK
+    with one_thread(small or spec == "kdtree", dev):
+        dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
+    return dist, ind, stats
+
+
+def _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
+    """``(problem, engine, built tree or None, stats)``: the engine and the scores'
+    precision for this search."""
     n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
     stats = SearchStats(n=n, m=m, d=d, k=k)
     problem = Problem(Xt, Yt, k, exclude_self, budget, kc, stats)
@@ -307,8 +335,7 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
         stats.score_dtype = "sliced" if problem.sliced else str(problem.cdtype).split(".")[-1]
     else:
         stats.score_dtype = "float64" if spec == "kdtree" else "float32"
-    dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
-    return dist, ind, stats
+    return problem, spec, tree, stats
 
 
 def _engine(problem, spec, dev, budget: int, kc: int, tree):

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from .._device import SMALL_WORK, cpu_workers, torch_threads
 from ._exact import Problem, drop_own
 
 __all__ = [
@@ -89,7 +90,7 @@ def _host64(src: torch.Tensor, a: int, b: int) -> np.ndarray:
 
 
 class TreeIndex:
-    """A cKDTree over the float64 values of ``X`` (n, d), queried with all of torch's
+    """A cKDTree over the float64 values of ``X`` (n, d), queried with `cpu_workers`
     threads."""
 
     def __init__(self, X: torch.Tensor):
@@ -101,7 +102,7 @@ class TreeIndex:
 
     def query(self, queries: np.ndarray, k: int, workers: int | None = None):
         """(distances, indices), both (r, k) numpy arrays: float64 and int64."""
-        workers = max(1, torch.get_num_threads()) if workers is None else workers
+        workers = cpu_workers() if workers is None else workers
         dist, ind = self.tree.query(queries, k=k, workers=workers)
         r = queries.shape[0]
         return np.asarray(dist).reshape(r, k), np.asarray(ind, dtype=np.int64).reshape(r, k)
@@ -177,12 +178,11 @@ _TORCH_RATES: dict[int, tuple[float, float]] = {}
 _RATE_ROWS, _RATE_COLS, _RATE_DEPTH = 128, 4096, 33
 
 
-def torch_rates() -> tuple[float, float]:
-    """The torch engine's cost on this CPU at torch's current thread count: (seconds per
-    score selected, seconds per multiply-add), timed once per process (best of 3, a few
-    milliseconds) on one block of the engine's CPU shape, 128 x 4096 scores of 33
-    features selected by `_torch._select_block`."""
-    threads = max(1, torch.get_num_threads())
+def torch_rates(threads: int) -> tuple[float, float]:
+    """The torch engine's cost on this CPU at ``threads`` intra-op threads: (seconds per
+    score selected, seconds per multiply-add), timed once per process and thread count
+    (best of 3, a few milliseconds) on one block of the engine's CPU shape, 128 x 4096
+    scores of 33 features selected by `_torch._select_block`."""
     if threads not in _TORCH_RATES:
         from ._memory import GROUP
         from ._torch import _select_block
@@ -192,13 +192,14 @@ def torch_rates() -> tuple[float, float]:
         x = torch.randn(_RATE_DEPTH, _RATE_COLS, generator=gen)
         scores = torch.empty(_RATE_ROWS, _RATE_COLS)
         t_mm = t_sel = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            torch.mm(y, x, out=scores)
-            t1 = time.perf_counter()
-            _select_block(scores, 8, GROUP)
-            t2 = time.perf_counter()
-            t_mm, t_sel = min(t_mm, t1 - t0), min(t_sel, t2 - t1)
+        with torch_threads(threads):
+            for _ in range(3):
+                t0 = time.perf_counter()
+                torch.mm(y, x, out=scores)
+                t1 = time.perf_counter()
+                _select_block(scores, 8, GROUP)
+                t2 = time.perf_counter()
+                t_mm, t_sel = min(t_mm, t1 - t0), min(t_sel, t2 - t1)
         block = _RATE_ROWS * _RATE_COLS
         _TORCH_RATES[threads] = (t_sel / block, t_mm / (block * _RATE_DEPTH))
     return _TORCH_RATES[threads]
@@ -206,9 +207,11 @@ def torch_rates() -> tuple[float, float]:
 
 def torch_estimate(n: int, m: int, d: int) -> float:
     """Seconds the torch engine takes for m queries against n rows of d features, at the
-    low end: float32 products and selection (`torch_rates`), and `_QUERY_SCORES` more
-    scores' selection per query for the rest."""
-    per_score, per_product = torch_rates()
+    low end: float32 products and selection (`torch_rates`, at the threads the engine
+    will run on: one below `SMALL_WORK`), and `_QUERY_SCORES` more scores' selection per
+    query for the rest."""
+    threads = 1 if n * m * d < SMALL_WORK else cpu_workers()
+    per_score, per_product = torch_rates(threads)
     return m * ((n + _QUERY_SCORES) * per_score + n * per_product * (d + 1))
 
 
@@ -230,7 +233,7 @@ def race_tree(P: Problem) -> TreeIndex | None:
     queries = index.X64[q.cpu().numpy()] if P.same else _host64(P.Y[q], 0, q.numel())
     kq = tree_width(P)
     build = time.perf_counter() - t0
-    threads = max(1, torch.get_num_threads())
+    threads = cpu_workers()
     spent = 0.0
     estimate = build
     for a in range(0, q.numel(), 32):  # stop once the tree is clearly losing

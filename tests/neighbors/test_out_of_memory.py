@@ -32,7 +32,7 @@ def test_injected_out_of_memory_halves_and_retries(monkeypatch, caplog):
     X = np.random.default_rng(0).normal(size=(900, 6)).astype(np.float32)
     calls = _failing(monkeypatch, times=2)
     with caplog.at_level(logging.DEBUG, logger="gpusmote.neighbors"):
-        dist, ind = kneighbors(X, 4, device="cpu", max_memory="8MiB")
+        dist, ind = kneighbors(X, 4, device="cpu", backend="torch", max_memory="8MiB")
     messages = [r.getMessage() for r in caplog.records if "out of memory" in r.getMessage()]
     assert messages == [
         f"out of memory in a search with max_memory={8 << 20} bytes; retrying with {4 << 20}",
@@ -48,7 +48,7 @@ def test_out_of_memory_at_the_floor_is_raised(monkeypatch):
     X = np.random.default_rng(1).normal(size=(300, 4)).astype(np.float32)
     _failing(monkeypatch, times=10**9)
     with pytest.raises(torch.OutOfMemoryError, match="injected"):
-        kneighbors(X, 3, device="cpu", max_memory="4MiB")
+        kneighbors(X, 3, device="cpu", backend="torch", max_memory="4MiB")
 
 
 def test_too_small_after_halving_says_out_of_memory(monkeypatch):

@@ -201,8 +201,7 @@ def test_auto_races_the_tree_against_the_torch_engines_measured_rates(monkeypatc
 
     X, _ = make("integers", 3000, 8)
     rates = (1e-3, 1e-3) if tree_wins else (0.0, 0.0)
-    for threads in {1, torch.get_num_threads()}:  # the search runs on one (small work)
-        monkeypatch.setitem(tree._TORCH_RATES, threads, rates)
+    monkeypatch.setitem(tree._TORCH_RATES, 1, rates)  # 3,000^2 x 8: the one-thread rates
     assert tree.tree_choice(torch.device("cpu"), 3000, 3000, 8, 8, 1 << 30) == "race"
     with collect_stats() as stats:
         d_t, i_t = kneighbors(X, 5, device="cpu")
@@ -216,9 +215,13 @@ def test_torch_rates_are_measured_once_per_thread_count(monkeypatch):
     import gpusmote.neighbors._tree as tree
 
     monkeypatch.setattr(tree, "_TORCH_RATES", {})
-    per_score, per_product = tree.torch_rates()
+    before = torch.get_num_threads()
+    per_score, per_product = tree.torch_rates(1)
     assert per_score > 0 and per_product > 0
-    assert tree.torch_rates() == (per_score, per_product)  # cached, not timed again
+    assert tree.torch_rates(1) == (per_score, per_product)  # cached, not timed again
+    assert torch.get_num_threads() == before  # measured at one thread, setting restored
+    assert list(tree._TORCH_RATES) == [1]
+    # 1000 x 10 x 4 multiply-adds: below SMALL_WORK, so the one-thread rates
     assert tree.torch_estimate(1000, 10, 4) == pytest.approx(
         10 * ((1000 + tree._QUERY_SCORES) * per_score + 1000 * 5 * per_product)
     )

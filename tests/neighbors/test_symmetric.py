@@ -131,12 +131,13 @@ def test_cleaning_through_the_self_search_keeps_imbalanced_learns_rows(counted):
     X = rng.normal(size=(1500, 6))
     y = (rng.random(1500) < 0.2).astype(int)
     X[y == 1] += 0.8
-    ours = EditedNearestNeighbours(device="cpu").fit(X, y)
+    # the torch engine: auto may race a KD-tree at 6 features
+    ours = EditedNearestNeighbours(device="cpu", backend="torch").fit(X, y)
     ours.fit_resample(X, y)
     theirs = imblearn.EditedNearestNeighbours().fit(X, y)
     theirs.fit_resample(X, y)
     np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
-    t_ours, t_theirs = TomekLinks(device="cpu"), imblearn.TomekLinks()
+    t_ours, t_theirs = TomekLinks(device="cpu", backend="torch"), imblearn.TomekLinks()
     t_ours.fit_resample(X, y)
     t_theirs.fit_resample(X, y)
     np.testing.assert_array_equal(t_ours.sample_indices_, t_theirs.sample_indices_)

@@ -26,6 +26,7 @@ __all__ = [
     "Problem",
     "SearchStats",
     "refine",
+    "order_rows",
     "certified",
     "tie_finish",
     "finish",
@@ -284,11 +285,26 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
             diff = X[cc].to(torch.float64)
             diff.sub_(y[:, None, :])
             d2[a:b] += diff.square_().sum(-1)
+    return order_rows(d2, cand)
+
+
+def order_rows(d2: torch.Tensor, idx: torch.Tensor):
+    """Each row of ``d2`` / ``idx`` (r, c) ordered by (distance, index). Rows already in
+    that order (the KD-tree's, mostly) are left as they are: only the others are sorted."""
+    if d2.shape[1] < 2:
+        return d2, idx
+    a, b = d2[:, :-1], d2[:, 1:]
+    ordered = ((a < b) | ((a == b) & (idx[:, :-1] < idx[:, 1:]))).all(1)
+    if bool(ordered.all()):
+        return d2, idx
+    rows = (~ordered).nonzero().squeeze(1)
+    sub_d2, sub_idx = d2[rows], idx[rows]
     # Sorting by index first makes the stable distance sort break ties by lower index.
-    idx, perm = cand.sort(dim=1)
-    d2 = d2.gather(1, perm)
-    d2, perm = d2.sort(dim=1, stable=True)
-    return d2, idx.gather(1, perm)
+    sub_idx, perm = sub_idx.sort(dim=1)
+    sub_d2, perm = sub_d2.gather(1, perm).sort(dim=1, stable=True)
+    d2, idx = d2.clone(), idx.clone()
+    d2[rows], idx[rows] = sub_d2, sub_idx.gather(1, perm)
+    return d2, idx
 
 
 def certified(P: Problem, d2_k: torch.Tensor, threshold: torch.Tensor, slack):

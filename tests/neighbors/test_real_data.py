@@ -300,3 +300,27 @@ def test_sliced_scores_float32_slices_summed_in_float64(monkeypatch):
     # the bound: a slice's worth of float32 accumulation, not the whole width's
     u_in, u_acc = sliced_units(40, 16)
     assert u_in == 2.0**-24 and u_acc * (40 + 6) == pytest.approx(2.0**-24 * (16 + 6))
+
+
+def test_order_rows_by_distance_then_index_leaving_inputs_alone():
+    """`order_rows` sorts only the rows out of (distance, index) order; checked against
+    Python's tuple sort on tie-heavy rows (distances 0-3), most of them given in order
+    (as the KD-tree gives them) and every seventh reversed."""
+    from gpusmote.neighbors._exact import order_rows
+
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(60):
+        r, c = 50, int(torch.randint(1, 9, (1,), generator=gen))
+        d2 = torch.randint(0, 4, (r, c), generator=gen).double()
+        idx = torch.stack([torch.randperm(100, generator=gen)[:c] for _ in range(r)])
+        if trial % 2:
+            keys = [sorted(zip(d2[i].tolist(), idx[i].tolist(), strict=True)) for i in range(r)]
+            d2 = torch.tensor([[p[0] for p in row] for row in keys], dtype=torch.float64)
+            idx = torch.tensor([[p[1] for p in row] for row in keys])
+            d2[::7], idx[::7] = d2[::7].flip(1), idx[::7].flip(1)
+        d_in, i_in = d2.clone(), idx.clone()
+        d_out, i_out = order_rows(d2, idx)
+        assert torch.equal(d2, d_in) and torch.equal(idx, i_in)
+        for row in range(r):
+            want = sorted(zip(d_in[row].tolist(), i_in[row].tolist(), strict=True))
+            assert list(zip(d_out[row].tolist(), i_out[row].tolist(), strict=True)) == want

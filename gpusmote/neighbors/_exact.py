@@ -209,11 +209,33 @@ def _column_stats(X: torch.Tensor, chunk: int):
     for a in range(0, X.shape[0], chunk):
         rows = X[a : a + chunk]
         total += rows.sum(0, dtype=torch.float64)
-        # amin and amax, not aminmax: its column reduction sometimes took 4-8 ms on a
-        # (1622, 8) tensor when the thread pool had gone idle, against 0.2 ms for these
-        lo = torch.minimum(lo, rows.amin(0).to(torch.float64))
-        hi = torch.maximum(hi, rows.amax(0).to(torch.float64))
+        r_lo, r_hi = _column_extremes(rows)
+        lo = torch.minimum(lo, r_lo.to(torch.float64))
+        hi = torch.maximum(hi, r_hi.to(torch.float64))
     return total, lo, hi
+
+
+# Column extremes of narrow rows are reduced over rows of at least this many values
+_WIDE_ROW = 256
+
+
+def _column_extremes(rows: torch.Tensor):
+    """Per column minimum and maximum of ``rows`` (r, d). torch reduces a narrow matrix
+    down its columns slowly (4.7 ms for 60,000 x 30 float32 on the dev CPU), so g rows
+    at a time are viewed as one row of g * d values, reduced, and the g partial results
+    folded (0.4 ms). amin and amax, not aminmax: its column reduction sometimes took
+    4-8 ms on a (1622, 8) tensor when the thread pool had gone idle."""
+    r, d = rows.shape
+    g = _WIDE_ROW // d if d else 0
+    body = r - r % g if g > 1 else 0
+    if body == 0 or not rows.is_contiguous():
+        return rows.amin(0), rows.amax(0)
+    wide = rows[:body].view(body // g, g * d)
+    lo, hi = wide.amin(0).view(g, d).amin(0), wide.amax(0).view(g, d).amax(0)
+    if body < r:
+        lo = torch.minimum(lo, rows[body:].amin(0))
+        hi = torch.maximum(hi, rows[body:].amax(0))
+    return lo, hi
 
 
 # (input rounding, accumulation unit) of products computed in plain float32 (faiss's

@@ -25,6 +25,10 @@ _PROBE_MIN_ROWS = 32
 # float64 scores cost a fraction of a millisecond more than float32 ones, less than the
 # probe itself: no probe, float64.
 PROBE_MIN_WORK = 2**20
+# Fewer queries than this: the probe's 32 would be a quarter of the search or more,
+# more than float32 scores could save (ADASYN's 104 minority rows against 60,000: the
+# probe took a third of the search's time). float64.
+_PROBE_MIN_QUERIES = 4 * _PROBE_MIN_ROWS
 # The share of sampled queries that float32 scores may leave uncertified, beyond those
 # that float64 scores leave too (genuine ties): 0.5 %.
 _TOLERATED = 1 / 200
@@ -46,7 +50,7 @@ def score_precision(P: Problem, sliced_depth: int = 0) -> str:
     n, m, d, k, kc = P.n, P.m, P.d, P.k, P.kc
     if kc >= n - int(P.exclude_self):  # every row is a candidate: nothing to certify
         return "float32"
-    if n * m * d <= PROBE_MIN_WORK:
+    if n * m * d <= PROBE_MIN_WORK or m < _PROBE_MIN_QUERIES:
         return "float64"
     s = min(m, max(_PROBE_MIN_ROWS, min(PROBE_ROWS, m // 32)))
     q = torch.linspace(0, m - 1, s, device=P.device).round().to(torch.int64).unique()

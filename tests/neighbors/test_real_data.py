@@ -128,6 +128,21 @@ def test_scores_stay_float32_where_they_certify():
     assert stats.rechecked <= 0.01 * len(X)
 
 
+@pytest.mark.parametrize("queries", [100, 200])
+def test_few_queries_take_float64_scores_without_a_probe(queries):
+    """Under 128 queries the probe (32 of them) would cost more than float32 scores
+    could save: float64 straight away, still exact. From 128 the probe decides."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 16)).astype(np.float32)
+    Y = rng.normal(size=(queries, 16)).astype(np.float32)
+    with collect_stats() as stats:
+        dist, ind = kneighbors(X, 5, Y=Y, backend="torch", device="cpu")
+    assert stats[0].score_dtype == ("float64" if queries < 128 else "float32")
+    ref_d, ref_i = chunked_kneighbors(X, 5, Y=Y)
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    np.testing.assert_allclose(dist.numpy(), ref_d, rtol=1e-6, atol=0)
+
+
 def test_duplicates_are_finished_without_sorting_rows():
     """40 % duplicate rows: the rows whose k-th and kc-th distances tie are rechecked, and
     their tie finish measures only the rows within the rounding bound of the k-th."""
@@ -324,3 +339,16 @@ def test_order_rows_by_distance_then_index_leaving_inputs_alone():
         for row in range(r):
             want = sorted(zip(d_in[row].tolist(), i_in[row].tolist(), strict=True))
             assert list(zip(d_out[row].tolist(), i_out[row].tolist(), strict=True)) == want
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+def test_column_extremes_of_narrow_rows_folded_from_wide_views(dtype):
+    from gpusmote.neighbors._exact import _column_extremes
+
+    gen = torch.Generator().manual_seed(0)
+    for r in (1, 7, 31, 32, 33, 1001):
+        for d in (1, 3, 8, 30, 256, 300):
+            X = (torch.randn(r, d, generator=gen) * 100).to(dtype)
+            for rows in (X, X.T.contiguous().T):  # and a non-contiguous view
+                lo, hi = _column_extremes(rows)
+                assert torch.equal(lo, rows.amin(0)) and torch.equal(hi, rows.amax(0))

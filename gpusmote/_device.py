@@ -14,6 +14,8 @@ __all__ = [
     "compute_dtype",
     "default_memory_budget",
     "one_thread",
+    "threads_for",
+    "small_input",
     "cpu_workers",
     "torch_threads",
     "SMALL_WORK",
@@ -85,9 +87,16 @@ def default_memory_budget(device: torch.device) -> int:
 # TomekLinks there 14-16 ms; a busy neighbour process stalls every two-thread region
 # of such small work.
 SMALL_WORK = 2**27
+# Sampler calls (fit, fit_resample) on CPU inputs of at most this many values (rows x
+# features; 35,000 x 30) run their own torch operations on one thread, their neighbour
+# searches on the threads the search's size calls for (`threads_for`). Beside one busy
+# process on the 2-core dev VM, SMOTE on page_blocks0 (5,472 x 10) took 8 ms at the
+# median and up to 104 ms with two threads, 3.4 ms and at most 8.5 ms with one.
+SMALL_INPUT = 2**20
 _threads_lock = threading.Lock()
 _threads_depth = 0
 _threads_saved = 1
+_threads_restored = 0
 
 
 @contextmanager
@@ -115,6 +124,43 @@ def one_thread(when: bool, device: torch.device):
             _threads_depth -= 1
             if _threads_depth == 0 and _threads_saved > 1:
                 torch.set_num_threads(_threads_saved)
+
+
+@contextmanager
+def threads_for(single: bool, device: torch.device):
+    """One CPU intra-op thread for the block where ``single`` (`one_thread`); otherwise
+    the block runs on the thread count that an open `one_thread` block saved (a large
+    neighbour search inside a sampler call on a small input)."""
+    global _threads_restored
+    if single:
+        with one_thread(True, device):
+            yield
+        return
+    with _threads_lock:
+        restore = device.type == "cpu" and _threads_depth > 0
+        if restore:
+            _threads_restored += 1
+            if _threads_restored == 1 and _threads_saved > 1:
+                torch.set_num_threads(_threads_saved)
+    try:
+        yield
+    finally:
+        if restore:
+            with _threads_lock:
+                _threads_restored -= 1
+                if _threads_restored == 0 and _threads_depth > 0 and _threads_saved > 1:
+                    torch.set_num_threads(1)
+
+
+def small_input(X) -> bool:
+    """Whether ``X`` is a CPU input of at most `SMALL_INPUT` values (by its ``shape``;
+    False for what has none, and for tensors on an accelerator)."""
+    shape = getattr(X, "shape", None)
+    if shape is None or len(shape) != 2:
+        return False
+    if isinstance(X, torch.Tensor) and X.device.type != "cpu":
+        return False
+    return int(shape[0]) * int(shape[1]) <= SMALL_INPUT
 
 
 def cpu_workers() -> int:

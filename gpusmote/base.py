@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 import torch
 
-from ._device import resolve_device
+from ._device import one_thread, resolve_device, small_input
 from ._io import LabelsOnly, SamplerData
 from ._strategy import resolve
 from ._validation import check_finite
@@ -32,16 +32,35 @@ def instance_lock(obj) -> threading.RLock:
         return lock
 
 
+_CPU = torch.device("cpu")
+
+
+def _runs_estimators(sampler) -> bool:
+    """Whether a parameter of ``sampler`` is an estimator (a KMeans, a classifier, a
+    neighbours object, an inner sampler) that the call runs. torch's thread setting
+    reaches their OpenMP code too: scikit-learn's KMeans gave other centroids in the
+    last bits with torch on one thread, so a call that runs one keeps the caller's.
+    Classes that run scikit-learn's even by default say so (``_external_estimators``)."""
+    if getattr(sampler, "_external_estimators", False):
+        return True
+    params = sampler.get_params(deep=False) if hasattr(sampler, "get_params") else {}
+    return any(hasattr(v, "fit") or hasattr(v, "kneighbors") for v in params.values())
+
+
 def one_at_a_time(method):
-    """Run ``method`` holding its instance's lock: the fitted state it writes
+    """Run ``method(X, ...)`` holding its instance's lock: the fitted state it writes
     (``sampling_strategy_``, graphs, the stream) is one call's, never a mix of two
-    threads' calls."""
+    threads' calls. On a small CPU input its torch operations run on one thread
+    (`_device.small_input`; the neighbour searches choose their own), unless it runs
+    an estimator given as a parameter (`_runs_estimators`)."""
     if getattr(method, "_one_at_a_time", False):
         return method
 
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
-        with instance_lock(self):
+        X = args[0] if args else kwargs.get("X")
+        single = small_input(X) and not _runs_estimators(self)
+        with instance_lock(self), one_thread(single, _CPU):
             return method(self, *args, **kwargs)
 
     locked._one_at_a_time = True

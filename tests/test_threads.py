@@ -140,3 +140,82 @@ def test_fit_resample_on_one_instance_from_threads_returns_each_calls_own_rows(c
         for (X_res, y_res), (X_exp, y_exp) in zip(got, expected, strict=True):
             np.testing.assert_array_equal(np.asarray(y_res), np.asarray(y_exp))
             np.testing.assert_array_equal(np.asarray(X_res), np.asarray(X_exp))
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two intra-op threads for the test (the thread rules need more than one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_threads_for_restores_the_saved_count_inside_one_thread(two_threads):
+    from gpusmote._device import cpu_workers, one_thread, threads_for
+
+    cpu = torch.device("cpu")
+    with one_thread(True, cpu):
+        assert torch.get_num_threads() == 1 and cpu_workers() == 2
+        with threads_for(False, cpu):  # a large search inside a small sampler call
+            assert torch.get_num_threads() == 2
+            with threads_for(True, cpu):
+                assert torch.get_num_threads() == 2  # nested: the outer rule stands
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    with threads_for(False, cpu):  # outside any one-thread block: nothing changes
+        assert torch.get_num_threads() == 2
+
+
+def test_small_inputs_run_on_one_thread_but_estimators_keep_the_callers(two_threads):
+    """A sampler call on a small CPU input runs its torch work on one thread; one that
+    runs an estimator given as a parameter leaves the caller's setting, which that
+    estimator's OpenMP code sees too."""
+    from gpusmote.under_sampling import ClusterCentroids
+
+    seen = []
+
+    class Recording:
+        """A KMeans stand-in that records torch's thread count when it runs."""
+
+        def __init__(self, n_clusters=8):
+            self.n_clusters = n_clusters
+
+        def get_params(self, deep=True):
+            return {"n_clusters": self.n_clusters}
+
+        def set_params(self, **params):
+            self.__dict__.update(params)
+            return self
+
+        def fit(self, X, y=None):
+            seen.append(torch.get_num_threads())
+            X = np.asarray(X)
+            self.cluster_centers_ = X[: self.n_clusters].copy()
+            self.labels_ = np.arange(len(X)) % self.n_clusters
+            return self
+
+        def predict(self, X):
+            return np.arange(len(X)) % self.n_clusters
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (rng.random(300) < 0.2).astype(int)
+    ClusterCentroids(estimator=Recording(), device="cpu").fit_resample(X, y)
+    assert seen and set(seen) == {2}
+
+    import gpusmote.over_sampling._smote as smote_module
+
+    inside = []
+    original = smote_module.interpolate_into
+
+    def spy(*args, **kwargs):
+        inside.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    smote_module.interpolate_into = spy
+    try:
+        SMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    finally:
+        smote_module.interpolate_into = original
+    assert inside == [1] and torch.get_num_threads() == 2

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import SMALL_WORK, one_thread, resolve_device
+from .._device import SMALL_WORK, resolve_device, threads_for
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, SearchStats, finish
@@ -218,7 +218,7 @@ def kneighbors(
     available = n - int(exclude_self)
     kc = _n_candidates(k, max(1, available))
     light = _light(spec, dev, n, m, d, kc, budget)
-    with one_thread(light, dev):
+    with threads_for(light, dev):
         chunk = stream_rows(budget, d, max(n, m))
         check_finite(Xt, "X", chunk)
         if Yt is not Xt:
@@ -288,10 +288,10 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     scores' precision (on one CPU thread where ``light``), then candidates, refine,
     certify, finish (on one thread for small work and for the tree, whose queries take
     `cpu_workers` threads of their own)."""
-    with one_thread(light, dev):
+    with threads_for(light, dev):
         problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
     small = problem.n * problem.m * problem.d < SMALL_WORK
-    with one_thread(small or spec == "kdtree", dev):
+    with threads_for(small or spec == "kdtree", dev):
         dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
     return dist, ind, stats
 

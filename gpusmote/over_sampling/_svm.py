@@ -51,6 +51,9 @@ class SVMSMOTE(_WholeSetSMOTE):
     True
     """
 
+    # runs scikit-learn's SVC even by default: torch's thread setting stays the caller's
+    _external_estimators = True
+
     def __init__(
         self,
         *,

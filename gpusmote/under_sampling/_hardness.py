@@ -60,6 +60,9 @@ class InstanceHardnessThreshold(BaseUnderSampler):
     [21, 20]
     """
 
+    # runs a scikit-learn classifier even by default: torch's thread setting stays the caller's
+    _external_estimators = True
+
     def __init__(
         self,
         *,

@@ -12,7 +12,6 @@ distance, and only those are measured and ordered.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from dataclasses import dataclass
@@ -117,16 +116,6 @@ class Problem:
         self.scaled_mean = self.mean64.to(dtype)
         self.scaled_mean32 = self.mean64.to(torch.float32)
         self.u_in, self.u_acc = unit_roundoffs(dtype)
-
-    def for_queries(self, rows: torch.Tensor) -> Problem:
-        """The same search for queries ``rows`` (int64 rows of Y) only, without the
-        exclusion of a row's own index and without stats: to time an engine on them."""
-        sub = copy.copy(self)
-        sub.Y = self.Y[rows]
-        sub.m = sub.Y.shape[0]
-        sub.same = sub.exclude_self = False
-        sub.stats = None
-        return sub
 
     def work(
         self,

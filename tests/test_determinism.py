@@ -64,6 +64,24 @@ def test_bit_identical_across_runs_threads_and_tile_shapes(name):
         assert _same(base, _run(name, X, y, mem)), f"max_memory={mem} differs"
 
 
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_bit_identical_across_threads_where_the_ops_are_threaded(name, monkeypatch):
+    """The one-thread rules (sampler calls on small inputs, searches of small work) kept
+    off, on data big enough for torch to split its operations (40,000+ values): one and
+    two threads give the same bits."""
+    import gpusmote._device as device
+    import gpusmote.neighbors._api as api
+
+    monkeypatch.setattr(device, "SMALL_INPUT", -1)
+    monkeypatch.setattr(api, "SMALL_WORK", 0)
+    X, y = _data(2, n=6000, d=8)
+    with _threads(1):
+        one = _run(name, X, y)
+    with _threads(2):
+        assert torch.get_num_threads() == 2
+        assert _same(one, _run(name, X, y)), "2 threads differ from 1"
+
+
 def test_neighbours_identical_across_threads_and_tile_shapes():
     X = torch.as_tensor(_data(1, n=2500, d=24)[0])
     base = kneighbors(X, 6, device="cpu")

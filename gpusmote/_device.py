@@ -88,11 +88,12 @@ def default_memory_budget(device: torch.device) -> int:
 # of such small work.
 SMALL_WORK = 2**27
 # Sampler calls (fit, fit_resample) on CPU inputs of at most this many values (rows x
-# features; 35,000 x 30) run their own torch operations on one thread, their neighbour
+# features; 8,000 x 32) run their own torch operations on one thread, their neighbour
 # searches on the threads the search's size calls for (`threads_for`). Beside one busy
 # process on the 2-core dev VM, SMOTE on page_blocks0 (5,472 x 10) took 8 ms at the
-# median and up to 104 ms with two threads, 3.4 ms and at most 8.5 ms with one.
-SMALL_INPUT = 2**20
+# median and up to 104 ms with two threads, 3.4 ms and at most 8.5 ms with one. At
+# 2**20 values SMOTE on 60,000 x 16 (57,000 new rows) lost 3-5 ms writing them on one.
+SMALL_INPUT = 2**18
 _threads_lock = threading.Lock()
 _threads_depth = 0
 _threads_saved = 1

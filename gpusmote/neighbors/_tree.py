@@ -157,7 +157,7 @@ def tree_choice(device: torch.device, n: int, m: int, d: int, kc: int, budget: i
     `TREE_MAX_DIM` features, a search of milliseconds, the tree's host memory (a float64
     copy of X and its index) over three quarters of ``max_memory``, or no scipy),
     "tree" (up to `TREE_SURE_DIM` features, where no distribution of rows makes it
-    lose), or "race" (time it against the torch engine)."""
+    lose), or "race" (time it against the torch engine's estimate, with 256+ queries)."""
     work = n * m * d
     if device.type != "cpu" or d > TREE_MAX_DIM or work < RACE_MIN_WORK:
         return None

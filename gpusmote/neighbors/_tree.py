@@ -42,8 +42,10 @@ TREE_MAX_DIM = 32
 # Up to this many features the tree won on every table measured (7-13x at 2 and 4
 # normal features), so auto takes it without the race's cost.
 TREE_SURE_DIM = 4
-# Queries timed on the tree, in batches of 32 (single-threaded).
+# Queries timed on the tree (single-threaded), in batches that grow to 32: a tree that
+# loses clearly stops after a few.
 RACE_ROWS = 256
+_RACE_BATCHES = (8, 8, 16) + (32,) * (RACE_ROWS // 32)
 # Below this many multiply-adds (n * m * d; a class of 600 rows by 6 features) a search
 # takes a millisecond or two on either engine: no race, torch.
 RACE_MIN_WORK = 2**21
@@ -221,13 +223,20 @@ def race_tree(P: Problem) -> TreeIndex | None:
     neighbours do not (both exact).
 
     The tree answers up to `RACE_ROWS` evenly spaced queries single-threaded, in batches
-    of 32 (a multi-threaded call on a few queries is mostly its threads' start), and its
-    estimate is divided by the threads it will use; it stops as soon as it is clearly
-    losing. The torch side is not timed per call: its rates are measured once.
+    of 8, 8, 16, then 32 (a multi-threaded call on a few queries is mostly its threads'
+    start), each batch spread over all the queries; its estimate is divided by the
+    threads it will use, and it stops as soon as it is clearly losing (at 20,000 x 32
+    features a first batch of 32 took 9 ms, twice the build). The torch side is not
+    timed per call: its rates are measured once.
     """
     allowance = _MARGIN * torch_estimate(P.n, P.m, P.d)
     s = min(RACE_ROWS, P.m // 8)
     q = torch.linspace(0, P.m - 1, s, device=P.device).round().to(torch.int64).unique()
+    # reordered so that each batch is spread over all of them: positions 0, step,
+    # 2 step, ... first, then 1, 1 + step, ...
+    step = max(1, q.numel() // 8)
+    pos = torch.arange(q.numel(), device=P.device)
+    q = q[torch.argsort((pos % step) * q.numel() + pos)]
     t0 = time.perf_counter()
     index = TreeIndex(P.X)
     queries = index.X64[q.cpu().numpy()] if P.same else _host64(P.Y[q], 0, q.numel())
@@ -236,11 +245,16 @@ def race_tree(P: Problem) -> TreeIndex | None:
     threads = cpu_workers()
     spent = 0.0
     estimate = build
-    for a in range(0, q.numel(), 32):  # stop once the tree is clearly losing
+    a = 0
+    for size in _RACE_BATCHES:
+        b = min(q.numel(), a + size)
         t0 = time.perf_counter()
-        index.query(queries[a : a + 32], kq, workers=1)
+        index.query(queries[a:b], kq, workers=1)
         spent += time.perf_counter() - t0
-        estimate = build + spent / min(q.numel(), a + 32) * P.m / threads
+        estimate = build + spent / b * P.m / threads
         if build + spent >= allowance or estimate >= 2 * allowance:
-            return None
+            return None  # clearly losing
+        a = b
+        if a == q.numel():
+            break
     return index if estimate < allowance else None

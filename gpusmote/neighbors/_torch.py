@@ -82,17 +82,7 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                 cols[-1, real:] = float("inf")
             scores = block[: r * w].view(r, w)
             torch.mm(yw, cols, out=scores)
-            if P.exclude_self:
-                lo, hi = max(q0, d0), min(q1, d1, n)
-                if lo < hi:
-                    diag = torch.arange(lo, hi, device=dev)
-                    scores[diag - q0, diag - d0] = float("inf")
-            v, c = _select_block(scores, kc, g)
-            c += d0
-            if run_v is None:
-                run_v, run_i = v, c
-            else:
-                run_v, run_i = _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
+            run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)
         y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
@@ -149,22 +139,30 @@ def _split_candidates(P: Problem, plan: TorchPlan):
             if q0 == 0:
                 x_max = max(x_max, float(x_norm.max().sqrt()))
             scores += x_norm.to(dtype)
-            if P.exclude_self:
-                lo, hi = max(q0, d0), min(q1, d1)
-                if lo < hi:
-                    diag = torch.arange(lo, hi, device=dev)
-                    scores[diag - q0, diag - d0] = inf
-            v, c = _select_block(scores, kc, g)
-            c += d0
-            if run_v is None:
-                run_v, run_i = v, c
-            else:
-                run_v, run_i = _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
+            run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)
         if every_row_is_candidate:
             threshold = torch.full((r,), inf, dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
         yield q0, run_i, threshold, P.slack_at(y_norm, x_max, units=units)
+
+
+def _select_into(P: Problem, scores: torch.Tensor, q0: int, d0: int, kc: int, g: int, run_v, run_i):
+    """One block's candidates merged into the running ones: ``scores`` (r, w) are queries
+    ``q0:q0 + r`` against database rows ``d0:d0 + w``; each query's own row is masked
+    (``exclude_self``), its kc smallest selected and merged into ``run_v`` / ``run_i``
+    (None before the first block). Returns the new running (values, rows)."""
+    r, w = scores.shape
+    if P.exclude_self:
+        lo, hi = max(q0, d0), min(q0 + r, d0 + w, P.n)
+        if lo < hi:
+            diag = torch.arange(lo, hi, device=scores.device)
+            scores[diag - q0, diag - d0] = float("inf")
+    v, c = _select_block(scores, kc, g)
+    c += d0
+    if run_v is None:
+        return v, c
+    return _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
 
 
 def _select_block(scores: torch.Tensor, kc: int, g: int):

@@ -138,10 +138,7 @@ class SVMSMOTE(_WholeSetSMOTE):
                     "to your dataset. Try another SMOTE variant."
                 )
             danger = (n_other >= m / 2) & (n_other < m)
-            if isinstance(shared, torch.Generator):
-                fraction = float(torch.distributions.Beta(10.0, 10.0).sample())
-            else:
-                fraction = shared.beta(10, 10)
+            fraction = _beta_10_10(shared)
             n_danger = int(fraction * (n + 1))
             # positions of the support vectors among the class's rows
             position = torch.full((data.n,), -1, dtype=torch.int64, device=dev)
@@ -169,3 +166,15 @@ class SVMSMOTE(_WholeSetSMOTE):
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
         data.release()
         return X_out, y_out
+
+
+def _beta_10_10(source) -> float:
+    """One Beta(10, 10) draw from ``source``: a RandomState (imbalanced-learn's draw) or a
+    torch.Generator. For the generator, G1 / (G1 + G2) with G1, G2 ~ Gamma(10, 1), each the
+    sum of 10 exponential draws -log(1 - u) of its own uniforms: exactly Beta(10, 10), and
+    drawn from the caller's generator alone (torch's Beta samples from the global one)."""
+    if not isinstance(source, torch.Generator):
+        return float(source.beta(10, 10))
+    u = torch.rand(20, generator=source, device=source.device, dtype=torch.float64)
+    g = -torch.log1p(-u)  # 1 - u lies in (0, 1]: finite
+    return float(g[:10].sum() / g.sum())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import threading
@@ -33,6 +34,13 @@ def instance_lock(obj) -> threading.RLock:
 
 
 _CPU = torch.device("cpu")
+
+
+def _clone(estimator):
+    """A fresh unfitted copy: scikit-learn's ``clone`` without needing scikit-learn."""
+    if hasattr(estimator, "get_params"):
+        return type(estimator)(**estimator.get_params(deep=False))
+    return copy.deepcopy(estimator)
 
 
 def _runs_estimators(sampler) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from .._random import check_random_state
 from .._validation import fmt_error
-from ..base import BaseSampler
+from ..base import BaseSampler, _clone
 from ..over_sampling import SMOTE
-from ..over_sampling._smote import _clone
 from ..under_sampling import EditedNearestNeighbours, TomekLinks
 
 __all__ = ["SMOTEENN", "SMOTETomek"]

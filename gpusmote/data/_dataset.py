@@ -10,8 +10,8 @@ from torch.utils.data import Dataset, default_collate
 
 from .._io import as_feature_tensor, as_label_tensor
 from .._validation import check_int, fmt_error
+from ..base import _clone
 from ..over_sampling import SMOTE
-from ..over_sampling._smote import _clone
 from . import _hash
 
 __all__ = ["ResampledDataset"]

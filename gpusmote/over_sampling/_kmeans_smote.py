@@ -11,8 +11,9 @@ import torch
 from .._io import host_numpy
 from .._random import Stream, smote_draws
 from .._validation import fmt_error
+from ..base import _clone
 from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, _clone, interpolate_into
+from ._smote import SMOTE, interpolate_into
 
 __all__ = ["KMeansSMOTE"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import torch
@@ -10,7 +9,7 @@ import torch
 from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
-from ..base import BaseSampler, instance_lock
+from ..base import BaseSampler, _clone, instance_lock
 from ..neighbors import NearestNeighbors, collect_stats, kneighbors
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
@@ -35,13 +34,6 @@ _SHARED_DOC = """
     backend, max_memory : keyword-only
         Passed to `gpusmote.neighbors.kneighbors` for the neighbour search.
 """
-
-
-def _clone(estimator):
-    """A fresh unfitted copy: scikit-learn's ``clone`` without needing scikit-learn."""
-    if hasattr(estimator, "get_params"):
-        return type(estimator)(**estimator.get_params(deep=False))
-    return copy.deepcopy(estimator)
 
 
 class SMOTE(BaseSampler):

@@ -8,9 +8,10 @@ import torch
 
 from .._random import Stream
 from .._votes import mode_rows
+from ..base import _clone
 from ..neighbors._memory import resolve_budget
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
-from ._smote import _clone, require_more_rows
+from ._smote import require_more_rows
 from ._smotenc import _TableSampler
 
 __all__ = ["SMOTEN"]

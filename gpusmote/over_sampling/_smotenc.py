@@ -10,8 +10,9 @@ import torch
 from .._random import Stream, smote_draws
 from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
+from ..base import _clone
 from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, _clone, interpolate_into
+from ._smote import SMOTE, interpolate_into
 
 __all__ = ["SMOTENC"]
 

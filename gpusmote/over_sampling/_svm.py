@@ -11,9 +11,10 @@ import torch
 from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import fmt_error
+from ..base import _clone
 from ..neighbors._memory import resolve_budget
 from ._borderline import _WholeSetSMOTE
-from ._smote import _clone, interpolate_into, neighbours_excluding
+from ._smote import interpolate_into, neighbours_excluding
 
 __all__ = ["SVMSMOTE"]
 

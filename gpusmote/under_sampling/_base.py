@@ -9,12 +9,11 @@ import torch
 
 from .._io import host_numpy, take_rows
 from .._validation import fmt_error, parse_memory
-from ..base import BaseSampler
+from ..base import BaseSampler, _clone
 from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._api import self_search_pays
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
-from ..over_sampling._smote import _clone
 
 __all__ = ["BaseUnderSampler", "BaseCleaningSampler"]
 

@@ -10,6 +10,7 @@ import torch
 from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
 from .._votes import mode_rows
+from ..base import _clone
 from ._base import BaseCleaningSampler
 from ._enn import EditedNearestNeighbours
 
@@ -91,8 +92,6 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         return int(k.n_neighbors) - (0 if hasattr(k, "predict") else 1)
 
     def _enn(self):
-        from ..over_sampling._smote import _clone
-
         if self.edited_nearest_neighbours is not None:
             return _clone(self.edited_nearest_neighbours)
         return EditedNearestNeighbours(

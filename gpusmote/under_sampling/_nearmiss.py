@@ -10,6 +10,7 @@ import torch
 
 from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
+from ..base import _clone
 from ..neighbors import kneighbors
 from ..neighbors._farthest import farthest_distances
 from ..neighbors._memory import resolve_budget
@@ -102,8 +103,6 @@ class NearMiss(BaseUnderSampler):
     @staticmethod
     def _object_search(spec, database, queries, k: int):
         """``clone(spec).fit(database).kneighbors(queries, n_neighbors=k)`` as tensors."""
-        from ..over_sampling._smote import _clone
-
         est = _clone(spec)
         est.fit(host_numpy(database))
         dist, ind = est.kneighbors(host_numpy(queries), n_neighbors=k)

@@ -8,8 +8,8 @@ import torch
 from .._io import host_numpy
 from .._random import check_random_state
 from .._validation import fmt_error
+from ..base import _clone
 from ..neighbors import kneighbors
-from ..over_sampling._smote import _clone
 from ._base import BaseUnderSampler
 
 __all__ = ["ClusterCentroids"]

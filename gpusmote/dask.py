@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ._validation import check_int, fmt_error, parse_memory
+from .data._hash import _GOLDEN, _mix, _signed
 
 __all__ = ["fit_resample", "SUPPORTED"]
 
@@ -722,14 +723,10 @@ def _take(part, mask: np.ndarray):
 # random keys per row (under-sampling) -------------------------------------------------
 def _row_keys(seed: int, first: int, n: int) -> np.ndarray:
     """A uint64 key per global row number ``first .. first + n - 1``: SplitMix64 of
-    (seed, row), a bijection of the row number for each seed, so keys never tie."""
-    with np.errstate(over="ignore"):
-        z = np.arange(first, first + n, dtype=np.uint64) + np.uint64(seed) * np.uint64(
-            0x9E3779B97F4A7C15
-        )
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+    (seed, row) by `data._hash`'s finaliser, a bijection of the row number for each seed,
+    so keys never tie."""
+    z = torch.arange(first, first + n, dtype=torch.int64) + _signed(int(seed) * _GOLDEN)
+    return _mix(z).numpy().view(np.uint64)
 
 
 def _smallest_keys(labels, first: int, keep: dict, seed: int) -> dict:

@@ -39,11 +39,7 @@ class _WholeSetSMOTE(SMOTE):
         self._setup(X, y).data.release()
         return self
 
-    def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError(
-            f"{type(self).__name__} generates rows in fit_resample only (fit only "
-            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
-        )
+    _streams = False  # rows come from fit_resample only: no sample / iter_samples
 
     def _setup(self, X, y) -> _Searched:
         self._check_params()

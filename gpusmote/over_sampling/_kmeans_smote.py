@@ -103,11 +103,7 @@ class KMeansSMOTE(SMOTE):
         data.release()
         return self
 
-    def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError(
-            "KMeansSMOTE generates rows in fit_resample only (fit only "
-            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
-        )
+    _streams = False  # rows come from fit_resample only: no sample / iter_samples
 
     def _check_kmeans_params(self):
         for name in ("cluster_balance_threshold", "density_exponent"):

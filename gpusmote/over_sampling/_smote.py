@@ -224,6 +224,17 @@ class SMOTE(BaseSampler):
             )
         return labels[klass]
 
+    # Whether `fit` keeps what `sample` and `iter_samples` draw from. The variants that
+    # generate rows in `fit_resample` only set it False.
+    _streams = True
+
+    def _require_streams(self) -> None:
+        if not self._streams:
+            raise NotImplementedError(
+                f"{type(self).__name__} generates rows in fit_resample only (fit only "
+                "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
+            )
+
     def sample(self, n_samples: int, *, klass=None):
         """``(X_new, y_new)``: ``n_samples`` more synthetic rows of ``klass`` (default: the
         only over-sampled class), in the input's container types.
@@ -233,6 +244,7 @@ class SMOTE(BaseSampler):
         piece of the stream, taken under the instance's lock (the rows are then computed
         in parallel), so the blocks are those of some order of the calls one by one.
         """
+        self._require_streams()
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         with instance_lock(self):  # one fit's state and one piece of the stream
             class_index = self._fitted_class(klass)
@@ -254,6 +266,7 @@ class SMOTE(BaseSampler):
         Each chunk is one `sample` call: iterators consumed from several threads at once
         interleave whole chunks of the stream.
         """
+        self._require_streams()
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self._fitted_class(klass)

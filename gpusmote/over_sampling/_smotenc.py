@@ -29,11 +29,7 @@ class _TableSampler(SMOTE):
     def _prepare_for_fit(self, X, y) -> TableData:
         raise NotImplementedError
 
-    def sample(self, n_samples, *, klass=None):
-        raise NotImplementedError(
-            f"{type(self).__name__} generates rows in fit_resample only (fit only "
-            "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
-        )
+    _streams = False  # rows come from fit_resample only: no sample / iter_samples
 
     def _prepare_table(self, X, y, categorical, *, all_categorical=False) -> TableData:
         self._check_params()

@@ -75,6 +75,8 @@ def test_bad_parameters():
             BorderlineSMOTE(device="cpu", **params).fit_resample(X, y)
     with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
         BorderlineSMOTE(device="cpu").fit(X, y).sample(5)
+    with pytest.raises(NotImplementedError, match="BorderlineSMOTE generates rows in fit_resa"):
+        next(BorderlineSMOTE(device="cpu").fit(X, y).iter_samples(5))  # not "not fitted"
     with pytest.raises(
         ValueError, match=re.escape("`m_neighbors` must be smaller than the number of rows (20)")
     ):

@@ -138,6 +138,8 @@ def test_errors():
             KMeansSMOTE(device="cpu", **params).fit_resample(X, y)
     with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
         KMeansSMOTE(device="cpu").fit(X, y).sample(5)
+    with pytest.raises(NotImplementedError, match="KMeansSMOTE generates rows in fit_resample"):
+        next(KMeansSMOTE(device="cpu").fit(X, y).iter_samples(5))
     # duplicated minority rows: no spread to weigh the clusters by
     X_dup = X.copy()
     X_dup[y == 1] = X_dup[y == 1][0]

@@ -112,3 +112,5 @@ def test_bad_input():
         SMOTEN(categorical_encoder="ordinal", device="cpu").fit_resample(X, y)
     with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
         SMOTEN(device="cpu").fit(X, y).sample(5)
+    with pytest.raises(NotImplementedError, match="SMOTEN generates rows in fit_resample only"):
+        next(SMOTEN(device="cpu").fit(X, y).iter_samples(5))

@@ -150,3 +150,5 @@ def test_bad_input():
         SMOTENC(["b", "zz"], device="cpu").fit_resample(frame, y)
     with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
         SMOTENC([1, 3], device="cpu").fit(X, y).sample(5)
+    with pytest.raises(NotImplementedError, match="SMOTENC generates rows in fit_resample only"):
+        next(SMOTENC([1, 3], device="cpu").fit(X, y).iter_samples(5))

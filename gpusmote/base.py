@@ -167,11 +167,14 @@ class BaseSampler(ParamsMixin):
     def fit(self, X, y):
         """Validate ``(X, y)`` and set ``sampling_strategy_`` (imbalanced-learn's ``fit``);
         returns self. Rows come from ``fit_resample``."""
-        check = getattr(self, "_check_params", None)
-        if check is not None:
-            check()
+        self._check_params()
         self._prepare(X, y).release()
         return self
+
+    def _check_params(self) -> None:
+        """Validate the constructor's parameters (those that do not need the data);
+        raise with the parameter named. Samplers with parameters of their own extend it;
+        `fit` calls it first."""
 
     def _resolve_strategy(self, data) -> None:
         """``sampling_strategy_`` from the class counts (and the labels, for a callable)."""

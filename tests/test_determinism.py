@@ -1,5 +1,6 @@
 """Same seed, same output: across runs, CPU thread counts, tile shapes and threads."""
 
+import inspect
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -111,3 +112,34 @@ def test_kneighbors_concurrently():
         together = list(pool.map(lambda X: kneighbors(X, 5, device="cpu"), Xs))
     for a, b in zip(alone, together, strict=True):
         assert torch.equal(a[1], b[1]) and torch.equal(a[0], b[0])
+
+
+def _seeded_samplers():
+    from .test_common import SAMPLERS as OVER
+    from .under_sampling.test_common_under import UNDER
+
+    return [S for S in OVER + UNDER if "random_state" in inspect.signature(S.__init__).parameters]
+
+
+# their random_state reaches scikit-learn or a numpy RandomState: a Generator is refused
+_NO_GENERATOR = {"CondensedNearestNeighbour", "OneSidedSelection", "InstanceHardnessThreshold"}
+
+
+@pytest.mark.parametrize("Sampler", _seeded_samplers(), ids=lambda S: S.__name__)
+def test_a_torch_generator_alone_decides_every_samplers_output(Sampler):
+    """Given a torch.Generator, every draw comes from it: torch's global seed changes
+    nothing (SVMSMOTE's Beta draw once came from the global generator)."""
+    from .test_common import _data as common_data
+    from .test_common import _make
+
+    X, y = common_data()
+    runs = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        sampler = _make(Sampler, random_state=torch.Generator().manual_seed(7), device="cpu")
+        if Sampler.__name__ in _NO_GENERATOR:
+            with pytest.raises(TypeError, match="`random_state` must be None, an int or a"):
+                sampler.fit_resample(X, y)
+            return
+        runs.append([np.asarray(a) for a in sampler.fit_resample(X, y)])
+    assert _same(runs[0], runs[1])

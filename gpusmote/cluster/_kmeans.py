@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._device import default_memory_budget
+from .._device import compute_dtype, default_memory_budget
 from .._io import as_feature_tensor, to_like
 from .._random import check_random_state
 from .._validation import check_finite, check_int, fmt_error
@@ -142,7 +142,7 @@ class KMeans(ParamsMixin):
         self.device_ = resolve_device(self.device, data_device=data_device)
         t = as_feature_tensor(X, "X", self.device_)
         check_finite(t, "X")
-        return t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
+        return t.to(compute_dtype(t.dtype))
 
     # fitting -------------------------------------------------------------------------
     def fit(self, X, y=None):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .._device import compute_dtype
 from .._validation import fmt_error
 from ._memory import plan_tie_finish, scratch_rows, stream_rows
 
@@ -82,7 +83,7 @@ class Problem:
         self.m = Y.shape[0]
         self.device = X.device
         self.chunk = stream_rows(budget, self.d, max(self.n, self.m))
-        self.cdtype = torch.float64 if X.dtype == torch.float64 else torch.float32
+        self.cdtype = compute_dtype(X.dtype)
         self.out_dtype = self.cdtype
         total, lo, hi = _column_stats(X, self.chunk)
         mean = total / self.n

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._device import compute_dtype
 from .._random import Stream, check_random_state
 from .._validation import check_int, fmt_error, parse_memory
 from ..base import BaseSampler
@@ -103,7 +104,7 @@ class ADASYN(BaseSampler):
             per_row = np.rint(ratio * n).astype(int)
             if not per_row.sum():
                 raise ValueError("No samples will be generated with the provided ratio settings.")
-            Xc = X_all[members].to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+            Xc = X_all[members].to(compute_dtype(X_all.dtype))
             nn = kneighbors(Xc, k, return_distance=False, **search)
             plans.append((ci, Xc, nn, per_row))
         blocks = [(ci, int(per_row.sum())) for ci, _, _, per_row in plans]

@@ -7,6 +7,7 @@ import warnings
 
 import torch
 
+from .._device import compute_dtype
 from .._random import Stream, smote_draws
 from .._validation import check_int, fmt_error
 from ..neighbors._memory import resolve_budget
@@ -55,7 +56,7 @@ class _WholeSetSMOTE(SMOTE):
             )
         dev = self.device_
         X_all = data.X.to(dev)
-        X_all = X_all.to(torch.float64 if X_all.dtype == torch.float64 else torch.float32)
+        X_all = X_all.to(compute_dtype(X_all.dtype))
         search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
         return _Searched(data, dev, X_all, data.codes.to(dev), search, int(self.k_neighbors), m)
 

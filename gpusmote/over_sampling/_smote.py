@@ -6,6 +6,7 @@ import numbers
 
 import torch
 
+from .._device import compute_dtype
 from .._io import host_numpy
 from .._random import Stream, check_random_state, smote_draws
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
@@ -159,7 +160,7 @@ class SMOTE(BaseSampler):
 
     def _graph(self, Xc: torch.Tensor, label):
         """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""
-        Xc = Xc.to(torch.float64 if Xc.dtype == torch.float64 else torch.float32)
+        Xc = Xc.to(compute_dtype(Xc.dtype))
         n_c = Xc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from .._device import compute_dtype
 from .._random import Stream, smote_draws
 from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
@@ -221,7 +222,7 @@ class SMOTENC(_TableSampler):
         self.continuous_features_ = table.cont_idx
         dev = self.device_
         cont = table.cont
-        cdtype = torch.float64 if cont.dtype == torch.float64 else torch.float32
+        cdtype = compute_dtype(cont.dtype)
         codes = table.codes
         stream = Stream(self.random_state)
         budget = resolve_budget(self.max_memory, dev)

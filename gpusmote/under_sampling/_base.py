@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._device import compute_dtype
 from .._io import host_numpy, take_rows
 from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler, _clone
@@ -52,7 +53,7 @@ class BaseUnderSampler(BaseSampler):
     def _points(self, data) -> torch.Tensor:
         """All rows on the compute device in the compute dtype (cached per fit)."""
         X = data.X.to(self.device_)
-        return X.to(torch.float64 if X.dtype == torch.float64 else torch.float32)
+        return X.to(compute_dtype(X.dtype))
 
     def _neighbours(self, param: str, spec, X_all, queries, own, extra: int = 1):
         """imbalanced-learn's ``nn.fit(X_all).kneighbors(queries)[:, 1:]`` for ``queries``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._device import compute_dtype
 from .._io import host_numpy
 from .._random import check_random_state
 from .._validation import fmt_error
@@ -122,7 +123,7 @@ class ClusterCentroids(BaseUnderSampler):
             centres = centres.to(dev, X_c.dtype)
             if self.voting_ == "hard":
                 search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
-                X_search = X_c.to(torch.float64 if X_c.dtype == torch.float64 else torch.float32)
+                X_search = X_c.to(compute_dtype(X_c.dtype))
                 nearest = kneighbors(
                     X_search,
                     1,

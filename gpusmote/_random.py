@@ -50,10 +50,6 @@ class Stream:
         # made now, not on first use: two threads' first calls made two streams
         self._continuing = np.random.RandomState(self.seed) if self.seed is not None else None
 
-    @property
-    def on_device(self) -> bool:
-        return self.generator is not None
-
     def for_class(self):
         """The generator imbalanced-learn would use for the next class."""
         if self.generator is not None:

@@ -91,15 +91,6 @@ class TorchPlan:
     # (`_torch.torch_candidates` sums the block over slices of this many); 0: whole rows
     depth: int = 0
 
-    def tile_bytes(self, d: int, kc: int, itemsize: int) -> int:
-        if self.depth:
-            return _split_bytes(
-                self.query_tile, self.db_tile, self.group, self.depth, d, kc, itemsize
-            )
-        return _tile_bytes(
-            self.query_tile, self.db_tile, self.group, self.cache_db, d, kc, itemsize
-        )
-
 
 # Rows this wide are scored in blocks summed over slices of features (`TorchPlan.depth`):
 # whole-row tiles of 64 database rows would then hold a few MB per row and the GEMMs

@@ -19,6 +19,7 @@ __all__ = [
     "cpu_workers",
     "torch_threads",
     "SMALL_WORK",
+    "small_work",
 ]
 
 _CPU_DEFAULT_BUDGET = 256 * 1024**2
@@ -151,6 +152,12 @@ def threads_for(single: bool, device: torch.device):
                 _threads_restored -= 1
                 if _threads_restored == 0 and _threads_depth > 0 and _threads_saved > 1:
                     torch.set_num_threads(1)
+
+
+def small_work(n: int, m: int, d: int) -> bool:
+    """Whether a search of ``m`` queries against ``n`` rows of ``d`` features is below
+    `SMALL_WORK` multiply-adds: its engine runs on one CPU thread."""
+    return n * m * d < SMALL_WORK
 
 
 def small_input(X) -> bool:

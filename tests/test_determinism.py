@@ -71,10 +71,9 @@ def test_bit_identical_across_threads_where_the_ops_are_threaded(name, monkeypat
     off, on data big enough for torch to split its operations (40,000+ values): one and
     two threads give the same bits."""
     import gpusmote._device as device
-    import gpusmote.neighbors._api as api
 
     monkeypatch.setattr(device, "SMALL_INPUT", -1)
-    monkeypatch.setattr(api, "SMALL_WORK", 0)
+    monkeypatch.setattr(device, "SMALL_WORK", 0)
     X, y = _data(2, n=6000, d=8)
     with _threads(1):
         one = _run(name, X, y)

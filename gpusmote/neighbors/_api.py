@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import SMALL_WORK, resolve_device, threads_for
+from .._device import resolve_device, small_work, threads_for
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._exact import Problem, SearchStats, finish
@@ -249,7 +249,7 @@ def _light(spec, dev, n: int, m: int, d: int, kc: int, budget: int) -> bool:
     work), or one the KD-tree may take. The tree's queries run in their own threads, and
     torch's OpenMP threads spin for milliseconds after a parallel region: with them
     spinning the tree's two-thread queries on page_blocks0 took 10-14 ms, against 7 ms."""
-    if dev.type != "cpu" or n * m * d < SMALL_WORK or spec == "kdtree":
+    if dev.type != "cpu" or small_work(n, m, d) or spec == "kdtree":
         return True
     return spec == "auto" and tree_choice(dev, n, m, d, kc, budget) is not None
 
@@ -290,8 +290,8 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     `cpu_workers` threads of their own)."""
     with threads_for(light, dev):
         problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
-    small = problem.n * problem.m * problem.d < SMALL_WORK
-    with threads_for(small or spec == "kdtree", dev):
+    single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"
+    with threads_for(single, dev):
         dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
     return dist, ind, stats
 

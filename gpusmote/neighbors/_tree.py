@@ -17,8 +17,10 @@ import time
 import numpy as np
 import torch
 
-from .._device import SMALL_WORK, cpu_workers, torch_threads
+from .._device import cpu_workers, small_work, torch_threads
 from ._exact import Problem, drop_own
+from ._memory import GROUP
+from ._torch import _select_block
 
 __all__ = [
     "import_scipy_spatial",
@@ -171,7 +173,7 @@ def tree_choice(device: torch.device, n: int, m: int, d: int, kc: int, budget: i
             return None
     if d <= TREE_SURE_DIM:
         return "tree"
-    return "race" if m >= 256 else None
+    return "race" if m >= RACE_ROWS else None
 
 
 # (threads) -> (seconds per score selected, seconds per multiply-add) of the torch
@@ -186,9 +188,6 @@ def torch_rates(threads: int) -> tuple[float, float]:
     (best of 3, a few milliseconds) on one block of the engine's CPU shape, 128 x 4096
     scores of 33 features selected by `_torch._select_block`."""
     if threads not in _TORCH_RATES:
-        from ._memory import GROUP
-        from ._torch import _select_block
-
         gen = torch.Generator().manual_seed(0)
         y = torch.randn(_RATE_ROWS, _RATE_DEPTH, generator=gen)
         x = torch.randn(_RATE_DEPTH, _RATE_COLS, generator=gen)
@@ -212,7 +211,7 @@ def torch_estimate(n: int, m: int, d: int) -> float:
     low end: float32 products and selection (`torch_rates`, at the threads the engine
     will run on: one below `SMALL_WORK`), and `_QUERY_SCORES` more scores' selection per
     query for the rest."""
-    threads = 1 if n * m * d < SMALL_WORK else cpu_workers()
+    threads = 1 if small_work(n, m, d) else cpu_workers()
     per_score, per_product = torch_rates(threads)
     return m * ((n + _QUERY_SCORES) * per_score + n * per_product * (d + 1))
 

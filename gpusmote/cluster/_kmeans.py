@@ -10,41 +10,11 @@ import torch
 
 from .._device import compute_dtype, default_memory_budget
 from .._io import as_feature_tensor, to_like
-from .._random import check_random_state
+from .._random import Stream, check_random_state
 from .._validation import check_finite, check_int, fmt_error
 from ..base import ParamsMixin
 
 __all__ = ["KMeans"]
-
-
-class _Draws:
-    """Uniform draws and permutations from a RandomState (host) or a torch.Generator."""
-
-    def __init__(self, random_state, device):
-        random_state = check_random_state(random_state)
-        self.device = device
-        if isinstance(random_state, torch.Generator):
-            self.gen, self.rs = random_state, None
-        elif isinstance(random_state, np.random.RandomState):
-            self.gen, self.rs = None, random_state
-        else:  # int: its own stream; None: a fresh OS-seeded one (never numpy's global)
-            self.gen, self.rs = None, np.random.RandomState(random_state)
-
-    def uniform(self, size: int) -> torch.Tensor:
-        if self.gen is not None:
-            u = torch.rand(size, generator=self.gen, device=self.gen.device, dtype=torch.float64)
-            return u.to(self.device)
-        return torch.from_numpy(self.rs.uniform(size=size)).to(self.device)
-
-    def integer(self, high: int) -> int:
-        if self.gen is not None:
-            return int(torch.randint(high, (1,), generator=self.gen, device=self.gen.device))
-        return int(self.rs.randint(high))
-
-    def permutation(self, n: int) -> torch.Tensor:
-        if self.gen is not None:
-            return torch.randperm(n, generator=self.gen, device=self.gen.device).to(self.device)
-        return torch.from_numpy(self.rs.permutation(n)).to(self.device)
 
 
 class KMeans(ParamsMixin):
@@ -155,7 +125,7 @@ class KMeans(ParamsMixin):
         variance = float(Xt.to(torch.float64).var(0, unbiased=False).mean())
         tol = float(self.tol) * variance
         chunk = max(1, default_memory_budget(self.device_) // 8 // max(1, (k + d) * 8))
-        draws = _Draws(self.random_state, self.device_)
+        draws = Stream(self.random_state, self.device_).continuing()
         x_norm = _row_norms(Xc, chunk)
         best = None
         for _ in range(runs):

@@ -109,7 +109,7 @@ class ADASYN(BaseSampler):
             plans.append((ci, Xc, nn, per_row))
         blocks = [(ci, int(per_row.sum())) for ci, _, _, per_row in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        gen = Stream(self.random_state).continuing()
+        draws = Stream(self.random_state, dev).continuing()
         budget = resolve_budget(self.max_memory, dev)
         start = 0
         for _ci, Xc, nn, per_row in plans:
@@ -117,12 +117,8 @@ class ADASYN(BaseSampler):
             rows = torch.repeat_interleave(
                 torch.arange(Xc.shape[0], device=dev), torch.from_numpy(per_row).to(dev)
             )
-            if isinstance(gen, torch.Generator):
-                cols = torch.randint(0, k, (n,), generator=gen, device=gen.device).to(dev)
-                steps = torch.rand(n, generator=gen, device=gen.device, dtype=torch.float64).to(dev)
-            else:  # imbalanced-learn's order: the neighbour choices, then the gaps
-                cols = torch.from_numpy(gen.choice(k, size=n)).to(dev)
-                steps = torch.from_numpy(gen.uniform(size=(n, 1))[:, 0]).to(dev)
+            # imbalanced-learn's choice(k, n) then uniform(n): SMOTE's draw over k columns
+            cols, steps = draws.smote(k, n)
             interpolate_into(Xc, rows, nn[rows, cols], steps, dest[start : start + n], budget)
             start += n
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))

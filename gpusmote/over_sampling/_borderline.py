@@ -8,7 +8,7 @@ import warnings
 import torch
 
 from .._device import compute_dtype
-from .._random import Stream, smote_draws
+from .._random import Stream
 from .._validation import check_int, fmt_error
 from ..neighbors._memory import resolve_budget
 from ._smote import SMOTE, interpolate_into, neighbours_excluding, require_more_rows
@@ -156,30 +156,19 @@ class BorderlineSMOTE(_WholeSetSMOTE):
             plans.append((ci, n, source, base_rows, nn))
         blocks = [(ci, n) for ci, n, *_ in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        stream = Stream(self.random_state)
+        stream = Stream(self.random_state, dev)
         budget = resolve_budget(self.max_memory, dev)
         start = 0
         for ci, n, source, base_rows, nn in plans:
-            gen = stream.for_class()
-            flat, steps = smote_draws(gen, nn.numel(), n, dev)
+            flat, steps = stream.for_class().smote(nn.numel(), n)
             rows, partners = base_rows[flat // k], nn.view(-1)[flat]
             scale = None
             if self.kind == "borderline-2":
                 other = codes[partners] != ci
                 # imbalanced-learn draws these with a fresh check_random_state
-                gen2 = stream.for_class()
-                count = int(other.sum())
-                if isinstance(gen2, torch.Generator):
-                    shrink = (
-                        torch.rand(count, generator=gen2, device=gen2.device, dtype=torch.float64)
-                        * 0.5
-                    )
-                else:
-                    shrink = torch.from_numpy(
-                        gen2.uniform(low=0.0, high=0.5, size=(count, 1))[:, 0]
-                    )
+                shrink = stream.for_class().uniform(int(other.sum()), high=0.5)
                 scale = torch.ones(n, dtype=torch.float64, device=dev)
-                scale[other] = shrink.to(dev)
+                scale[other] = shrink
             interpolate_into(source, rows, partners, steps, dest[start : start + n], budget, scale)
             start += n
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))

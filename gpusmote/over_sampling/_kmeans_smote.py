@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .._io import host_numpy
-from .._random import Stream, smote_draws
+from .._random import Stream
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors._memory import resolve_budget
@@ -218,7 +218,7 @@ class KMeansSMOTE(SMOTE):
         start = 0
         for _ci, n, Xc, nn in plans:
             k = nn.shape[1]
-            flat, steps = smote_draws(stream.for_class(), nn.numel(), n, dev)
+            flat, steps = stream.for_class().smote(nn.numel(), n)
             interpolate_into(
                 Xc, flat // k, nn.view(-1)[flat], steps, dest[start : start + n], budget
             )

@@ -71,7 +71,7 @@ class RandomOverSampler(BaseSampler):
     def fit_resample(self, X, y):
         data = self._validated(X, y)
         plain = self.shrinkage_ is None
-        gen = Stream(self.random_state).continuing()
+        gen = Stream(self.random_state, data.X.device).continuing()
         index = {c: i for i, c in enumerate(data.classes)}
         blocks = [(index[c], n) for c, n in self.sampling_strategy_.items()]
         if not plain:
@@ -100,10 +100,7 @@ class RandomOverSampler(BaseSampler):
         constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
         scale = data.X[members].std(0, unbiased=False).to(torch.float64)
         scale = scale * (self.shrinkage_[label] * constant)
-        if isinstance(gen, torch.Generator):
-            noise = torch.randn((n, d), generator=gen, device=gen.device, dtype=torch.float64)
-        else:
-            noise = torch.from_numpy(gen.randn(n, d))
+        noise = gen.normal((n, d))
         rows = data.X[boot.to(data.X.device)]
         target.copy_(noise.to(rows.device).mul_(scale.to(rows.device)).add_(rows))
         _check_smoothed(target, label, self.shrinkage_[label])
@@ -111,10 +108,7 @@ class RandomOverSampler(BaseSampler):
     @staticmethod
     def _bootstrap(gen, members: torch.Tensor, n: int) -> torch.Tensor:
         """(n,) int64: ``n`` of a class's rows ``members`` drawn with replacement."""
-        if isinstance(gen, torch.Generator):
-            choice = torch.randint(0, members.numel(), (n,), generator=gen, device=gen.device)
-            return members[choice.to(members.device)]
-        return torch.from_numpy(gen.choice(members.cpu().numpy(), size=n, replace=True))
+        return members[gen.choice(members.numel(), n).to(members.device)]
 
     def _check_shrinkage(self):
         shrinkage = self.shrinkage

@@ -8,7 +8,7 @@ import torch
 
 from .._device import compute_dtype
 from .._io import host_numpy
-from .._random import Stream, check_random_state, smote_draws
+from .._random import Stream, check_random_state
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
 from ..base import BaseSampler, _clone, instance_lock
 from ..neighbors import NearestNeighbors, collect_stats, kneighbors
@@ -115,7 +115,7 @@ class SMOTE(BaseSampler):
         """
         data = self._fit(X, y)
         self._report("generation")
-        stream = Stream(self.random_state)
+        stream = Stream(self.random_state, self.device_)
         blocks = self._class_blocks(data)
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
         start = 0
@@ -138,7 +138,7 @@ class SMOTE(BaseSampler):
         data = self._prepare(X, y)
         self._report("neighbour search")
         self._data = data
-        self._stream = Stream(self.random_state)
+        self._stream = Stream(self.random_state, self.device_)
         self._graphs, self._wide = {}, {}
         self.backend_ = None  # set by the first neighbour search
         for class_index, _n in self._class_blocks(data):
@@ -197,7 +197,7 @@ class SMOTE(BaseSampler):
     # generation ----------------------------------------------------------------------
     def _generate(self, class_index: int, n: int, gen, dest: torch.Tensor) -> None:
         """Write ``n`` synthetic rows of a class into ``dest`` (n, d)."""
-        draws = smote_draws(gen, self._graphs[class_index][1].numel(), n, self.device_)
+        draws = gen.smote(self._graphs[class_index][1].numel(), n)
         self._write(self._graphs[class_index], draws, self._wide[class_index], dest)
 
     def _write(self, graph, draws, wide: bool, dest: torch.Tensor) -> None:
@@ -250,10 +250,10 @@ class SMOTE(BaseSampler):
         with instance_lock(self):  # one fit's state and one piece of the stream
             class_index = self._fitted_class(klass)
             data, graph = self._data, self._graphs[class_index]
-            wide, device = self._wide[class_index], self.device_
+            wide = self._wide[class_index]
             draws = None
             if n_samples:
-                draws = smote_draws(self._stream.continuing(), graph[1].numel(), n_samples, device)
+                draws = self._stream.continuing().smote(graph[1].numel(), n_samples)
         X_buf, dest = data.x_buffer(n_samples, with_input=False)
         if n_samples:
             self._write(graph, draws, wide, dest)

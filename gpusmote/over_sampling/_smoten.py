@@ -87,7 +87,7 @@ class SMOTEN(_TableSampler):
         n_classes = len(data.classes)
         tables = vdm_tables(codes, labels, n_classes, [len(c) for c in table.categories])
         budget = resolve_budget(self.max_memory, dev)
-        stream = Stream(self.random_state)
+        stream = Stream(self.random_state, dev)
         new_codes, blocks = [], []
         for label, n in self.sampling_strategy_.items():
             if n == 0:
@@ -96,12 +96,9 @@ class SMOTEN(_TableSampler):
             Cc = codes[labels == ci]
             nn = self._neighbours(Cc, tables, budget, label)
             votes = _mode(Cc, nn)  # (n_c, n_features): each row's neighbourhood vote
-            gen = stream.for_class()
-            if isinstance(gen, torch.Generator):
-                picks = torch.randint(Cc.shape[0], (n,), generator=gen, device=gen.device)
-            else:  # RandomState.choice(n_c, size=n) with replacement is randint(0, n_c, n)
-                picks = torch.from_numpy(gen.randint(0, Cc.shape[0], size=n))
-            new_codes.append(votes[picks.to(dev)])
+            # imbalanced-learn's choice(n_c, size=n) with replacement
+            picks = stream.for_class().choice(Cc.shape[0], n)
+            new_codes.append(votes[picks])
             blocks.append((ci, n))
         return self._finish(data, None, new_codes, blocks)
 

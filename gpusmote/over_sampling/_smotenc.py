@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
-from .._random import Stream, smote_draws
+from .._random import Stream
 from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
 from ..base import _clone
@@ -241,7 +241,7 @@ class SMOTENC(_TableSampler):
             self.median_std_[label] = median
             _, nn = self._graph(_embed(Xc, Cc, median), label)
             k = nn.shape[1]
-            flat, steps = smote_draws(stream.for_class(), nn.numel(), n, dev)
+            flat, steps = stream.for_class().smote(nn.numel(), n)
             rows, partners = flat // k, nn.view(-1)[flat]
             dest = torch.empty((n, Xc.shape[1]), dtype=cdtype, device=dev)
             interpolate_into(Xc, rows, partners, steps, dest, budget)
@@ -289,13 +289,7 @@ def _vote(Cc: torch.Tensor, neighbours: torch.Tensor, gen, dev) -> torch.Tensor:
         row_of = tied.nonzero()[:, 0]  # row-major: argwhere's order
         cats = values[tied]
         total = cats.numel()
-        if isinstance(gen, torch.Generator):
-            priority = torch.rand(total, generator=gen, device=gen.device).to(dev)
-        else:
-            perm = torch.from_numpy(gen.permutation(total)).to(dev)
-            priority = torch.empty(total, dtype=torch.float64, device=dev)
-            # the pair at permuted position p comes first: highest priority
-            priority[perm] = -torch.arange(total, dtype=torch.float64, device=dev)
+        priority = gen.priorities(total)
         best = torch.full((m,), -float("inf"), dtype=priority.dtype, device=dev)
         best.scatter_reduce_(0, row_of, priority, reduce="amax")
         winner = priority == best[row_of]

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .._io import host_numpy
-from .._random import Stream, check_random_state, smote_draws
+from .._random import Stream, check_random_state
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors._memory import resolve_budget
@@ -113,7 +113,7 @@ class SVMSMOTE(_WholeSetSMOTE):
         svm = self._svm()
         X_host, codes_host = host_numpy(data.X), data.codes.cpu().numpy()
         y_host = data.labels_for_callable() if data.y_in is not None else None
-        stream = Stream(self.random_state)
+        stream = Stream(self.random_state, dev)
         shared = stream.continuing()  # imbalanced-learn's first check_random_state: the Beta draws
         budget = resolve_budget(self.max_memory, dev)
         blocks, jobs = [], []
@@ -139,7 +139,7 @@ class SVMSMOTE(_WholeSetSMOTE):
                     "to your dataset. Try another SMOTE variant."
                 )
             danger = (n_other >= m / 2) & (n_other < m)
-            fraction = _beta_10_10(shared)
+            fraction = shared.beta_10_10()
             n_danger = int(fraction * (n + 1))
             # positions of the support vectors among the class's rows
             position = torch.full((data.n,), -1, dtype=torch.int64, device=dev)
@@ -154,7 +154,7 @@ class SVMSMOTE(_WholeSetSMOTE):
                 nn = neighbours_excluding(Xc, Xc[rows_c], rows_c, k, search)
                 # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
                 # the next class's SVM fit and Beta draw
-                flat, steps = smote_draws(stream.for_class(), nn.numel(), count, dev)
+                flat, steps = stream.for_class().smote(nn.numel(), count)
                 jobs.append((Xc, rows_c[flat // k], nn.view(-1)[flat], steps * step_size))
                 blocks.append((ci, count))
         X_buf, dest = data.x_buffer(sum(c for _, c in blocks))
@@ -167,15 +167,3 @@ class SVMSMOTE(_WholeSetSMOTE):
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
         data.release()
         return X_out, y_out
-
-
-def _beta_10_10(source) -> float:
-    """One Beta(10, 10) draw from ``source``: a RandomState (imbalanced-learn's draw) or a
-    torch.Generator. For the generator, G1 / (G1 + G2) with G1, G2 ~ Gamma(10, 1), each the
-    sum of 10 exponential draws -log(1 - u) of its own uniforms: exactly Beta(10, 10), and
-    drawn from the caller's generator alone (torch's Beta samples from the global one)."""
-    if not isinstance(source, torch.Generator):
-        return float(source.beta(10, 10))
-    u = torch.rand(20, generator=source, device=source.device, dtype=torch.float64)
-    g = -torch.log1p(-u)  # 1 - u lies in (0, 1]: finite
-    return float(g[:10].sum() / g.sum())

@@ -105,7 +105,7 @@ class _SeededKNN(BaseCleaningSampler):
     def _select(self, data) -> np.ndarray:
         X, codes = self._points(data), data.codes.to(self.device_)
         k = _check_classifier_k(self.n_neighbors)
-        rs = Stream(self.random_state).continuing()
+        rs = Stream(self.random_state, X.device).continuing()
         counts = data.class_counts()
         mi = data.classes.index(min(counts, key=counts.get))
         minority = (codes == mi).nonzero().squeeze(1)
@@ -115,7 +115,7 @@ class _SeededKNN(BaseCleaningSampler):
             if label not in self.sampling_strategy_:
                 parts.append(members)
                 continue
-            sel = torch.from_numpy(rs.randint(0, counts[label], size=self.n_seeds_S))
+            sel = rs.integers(counts[label], self.n_seeds_S)
             parts.append(self._keep(X, codes, minority, members, sel.to(X.device), ci, k))
         return self._finish_selection(X, codes, torch.cat(parts), data).cpu().numpy()
 

@@ -76,15 +76,7 @@ class RandomUnderSampler(BaseUnderSampler):
                 parts.append(members)
                 continue
             n = self.sampling_strategy_[label]
-            if isinstance(gen, torch.Generator):
-                if self.replacement:
-                    pick = torch.randint(members.numel(), (n,), generator=gen, device=gen.device)
-                else:
-                    pick = torch.randperm(members.numel(), generator=gen, device=gen.device)[:n]
-                parts.append(members[pick.cpu()])
-            else:
-                pick = gen.choice(range(members.numel()), size=n, replace=bool(self.replacement))
-                parts.append(members[torch.from_numpy(np.asarray(pick, dtype=np.int64))])
+            parts.append(members[gen.choice(members.numel(), n, bool(self.replacement))])
         idx = torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.int64)
         self.sample_indices_ = idx
         return take_rows(X, idx, reset_index=False), take_rows(y, idx, reset_index=False)

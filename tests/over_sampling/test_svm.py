@@ -87,17 +87,3 @@ def test_a_torch_generator_alone_decides_the_rows():
         gen = torch.Generator().manual_seed(7)
         runs.append(SVMSMOTE(random_state=gen, device="cpu").fit_resample(X, y)[0])
     np.testing.assert_array_equal(runs[0], runs[1])
-
-
-def test_beta_10_10_from_a_generator_has_its_moments():
-    """The generator's Beta(10, 10) (sums of exponential draws): mean 1/2, variance
-    1/84, over 4,000 draws (standard errors 0.0017 and about 0.0003)."""
-    from gpusmote.over_sampling._svm import _beta_10_10
-
-    gen = torch.Generator().manual_seed(0)
-    draws = np.array([_beta_10_10(gen) for _ in range(4000)])
-    assert ((draws > 0) & (draws < 1)).all()
-    assert abs(draws.mean() - 0.5) < 0.006
-    assert abs(draws.var() - 1 / 84) < 0.0012
-    rs = np.random.RandomState(0)
-    assert _beta_10_10(rs) == np.random.RandomState(0).beta(10, 10)

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 
 import torch
 
-from ._validation import fmt_error
+from ._validation import fmt_error, parse_memory
 
 __all__ = [
     "resolve_device",
     "compute_dtype",
     "default_memory_budget",
+    "resolve_budget",
     "one_thread",
     "threads_for",
     "small_input",
@@ -79,6 +80,12 @@ def default_memory_budget(device: torch.device) -> int:
         free, _total = torch.cuda.mem_get_info(device)
         return int(free * _CUDA_FREE_FRACTION)
     return _CPU_DEFAULT_BUDGET
+
+
+def resolve_budget(max_memory, device: torch.device) -> int:
+    """``max_memory`` in bytes (int or string), or the device's default."""
+    budget = parse_memory(max_memory, "max_memory")
+    return default_memory_budget(device) if budget is None else budget
 
 
 # Searches below this many multiply-adds (n x m x d; 134M, about 1 ms of float32 GEMM

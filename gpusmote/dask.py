@@ -608,8 +608,7 @@ def _synthetic_rows(Xc, graph, m: int, key: tuple, search: dict) -> np.ndarray:
     row, ``x + u * (x_nn - x)`` with imbalanced-learn's arithmetic. RandomOverSampler:
     a row drawn with replacement.
     """
-    from .neighbors._memory import resolve_budget
-    from .over_sampling._smote import interpolate_into
+    from ._interpolate import interpolate_into
 
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(key))))
     n_c = Xc.shape[0]
@@ -628,7 +627,7 @@ def _synthetic_rows(Xc, graph, m: int, key: tuple, search: dict) -> np.ndarray:
         torch.from_numpy(partners).to(dev),
         torch.from_numpy(steps).to(dev),
         out,
-        resolve_budget(search["max_memory"], dev),
+        search["max_memory"],
     )
     return out.cpu().numpy()
 

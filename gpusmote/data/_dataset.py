@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from .._interpolate import interpolate_into
 from .._io import as_feature_tensor, as_label_tensor
 from .._validation import check_int, fmt_error
 from ..base import _clone
@@ -182,9 +183,9 @@ class ResampledDataset(Dataset):
             stream = _hash.key(self.seed, epoch, b)
             flat = _hash.uniform_int(stream, t, partners.numel())
             gap = _hash.uniform_float(_hash.key(stream, 1), t, torch.float64)
-            base = self.X[members[flat // k]].to(torch.float64)
-            other = self.X[partners.view(-1)[flat]].to(torch.float64)
-            out_X[syn[here]] = base.add_(gap.unsqueeze(1) * (other - base)).to(self.X.dtype)
+            rows = torch.empty((t.numel(), self.X.shape[1]), dtype=self.X.dtype, device=self.device)
+            interpolate_into(self.X, members[flat // k], partners.view(-1)[flat], gap, rows)
+            out_X[syn[here]] = rows
             out_y[syn[here]] = self._labels[b]
         return out_X, out_y
 

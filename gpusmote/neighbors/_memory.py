@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .._device import default_memory_budget
-from .._validation import fmt_error, parse_memory
+from .._device import resolve_budget
+from .._validation import fmt_error
 
 __all__ = [
     "resolve_budget",
@@ -72,12 +72,6 @@ _CPU_DB_TILE = 16384
 _CUDA_QUERY_TILE = 8192
 _CUDA_DB_TILE = 65536
 _CUDA_GROUP = GROUP
-
-
-def resolve_budget(max_memory, device: torch.device) -> int:
-    """``max_memory`` in bytes (int or string), or the device's default."""
-    budget = parse_memory(max_memory, "max_memory")
-    return default_memory_budget(device) if budget is None else budget
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from .._device import resolve_budget
+
 __all__ = ["vdm_tables", "vdm_block", "vdm_kneighbors"]
 
 
@@ -47,10 +49,11 @@ def _smallest(values: torch.Tensor, k: int):
     return values.gather(1, cols), cols
 
 
-def vdm_kneighbors(codes: torch.Tensor, tables, k: int, budget: int) -> torch.Tensor:
+def vdm_kneighbors(codes: torch.Tensor, tables, k: int, max_memory=None) -> torch.Tensor:
     """(n, k) nearest rows of ``codes`` to each row (itself included), by (distance,
-    index), tile by tile within ``budget`` bytes."""
+    index), tile by tile within ``max_memory``."""
     n = codes.shape[0]
+    budget = resolve_budget(max_memory, codes.device)
     per_entry = 8 * 4  # accumulator, gathered term, masks and cumulative count
     entries = max(1, budget // per_entry)
     bw = min(n, 4096, max(k, entries // 16))

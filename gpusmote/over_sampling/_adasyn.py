@@ -8,13 +8,13 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
+from .._interpolate import interpolate_into
 from .._random import Stream, check_random_state
 from .._validation import check_int, fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import kneighbors
 from ..neighbors._faiss import resolve_backend
-from ..neighbors._memory import resolve_budget
-from ._smote import interpolate_into, neighbours_excluding
+from ._smote import neighbours_excluding
 
 __all__ = ["ADASYN"]
 
@@ -110,7 +110,6 @@ class ADASYN(BaseSampler):
         blocks = [(ci, int(per_row.sum())) for ci, _, _, per_row in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
         draws = Stream(self.random_state, dev).continuing()
-        budget = resolve_budget(self.max_memory, dev)
         start = 0
         for _ci, Xc, nn, per_row in plans:
             n = int(per_row.sum())
@@ -119,7 +118,9 @@ class ADASYN(BaseSampler):
             )
             # imbalanced-learn's choice(k, n) then uniform(n): SMOTE's draw over k columns
             cols, steps = draws.smote(k, n)
-            interpolate_into(Xc, rows, nn[rows, cols], steps, dest[start : start + n], budget)
+            interpolate_into(
+                Xc, rows, nn[rows, cols], steps, dest[start : start + n], self.max_memory
+            )
             start += n
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
         data.release()

@@ -8,10 +8,10 @@ import warnings
 import torch
 
 from .._device import compute_dtype
+from .._interpolate import interpolate_into
 from .._random import Stream
 from .._validation import check_int, fmt_error
-from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, interpolate_into, neighbours_excluding, require_more_rows
+from ._smote import SMOTE, neighbours_excluding, require_more_rows
 
 __all__ = ["BorderlineSMOTE"]
 
@@ -157,7 +157,6 @@ class BorderlineSMOTE(_WholeSetSMOTE):
         blocks = [(ci, n) for ci, n, *_ in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
         stream = Stream(self.random_state, dev)
-        budget = resolve_budget(self.max_memory, dev)
         start = 0
         for ci, n, source, base_rows, nn in plans:
             flat, steps = stream.for_class().smote(nn.numel(), n)
@@ -169,7 +168,9 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 shrink = stream.for_class().uniform(int(other.sum()), high=0.5)
                 scale = torch.ones(n, dtype=torch.float64, device=dev)
                 scale[other] = shrink
-            interpolate_into(source, rows, partners, steps, dest[start : start + n], budget, scale)
+            interpolate_into(
+                source, rows, partners, steps, dest[start : start + n], self.max_memory, scale
+            )
             start += n
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
         data.release()

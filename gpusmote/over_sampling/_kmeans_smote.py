@@ -8,12 +8,13 @@ import numbers
 import numpy as np
 import torch
 
+from .._interpolate import interpolate_into
 from .._io import host_numpy
 from .._random import Stream
 from .._validation import fmt_error
 from ..base import _clone
-from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, interpolate_into
+from ..neighbors._farthest import mean_pairwise_distance
+from ._smote import SMOTE
 
 __all__ = ["KMeansSMOTE"]
 
@@ -214,13 +215,12 @@ class KMeansSMOTE(SMOTE):
         self._report("generation")
         X_buf, dest = data.x_buffer(sum(n for _, n, _, _ in plans))
         stream = Stream(self.random_state)
-        budget = resolve_budget(self.max_memory, dev)
         start = 0
         for _ci, n, Xc, nn in plans:
             k = nn.shape[1]
             flat, steps = stream.for_class().smote(nn.numel(), n)
             interpolate_into(
-                Xc, flat // k, nn.view(-1)[flat], steps, dest[start : start + n], budget
+                Xc, flat // k, nn.view(-1)[flat], steps, dest[start : start + n], self.max_memory
             )
             start += n
         blocks = [(ci, n) for ci, n, _, _ in plans]
@@ -257,29 +257,5 @@ class KMeansSMOTE(SMOTE):
     def _sparsity(self, rows: torch.Tensor) -> float:
         """imbalanced-learn's cluster sparsity: mean distance ** exponent / rows."""
         n = rows.shape[0]
-        mean_distance = _mean_pairwise_distance(rows, resolve_budget(self.max_memory, rows.device))
+        mean_distance = mean_pairwise_distance(rows, self.max_memory)
         return (mean_distance ** self._exponent(n)) / n
-
-
-def _mean_pairwise_distance(rows: torch.Tensor, budget: int) -> float:
-    """Mean Euclidean distance over the ordered pairs of distinct rows, in float64
-    tiles of the upper triangle (each off-diagonal tile counted twice)."""
-    n = rows.shape[0]
-    if n < 2:
-        return float("nan")
-    X = rows.to(torch.float64)
-    X = X - X.mean(0)
-    norms = X.square().sum(1)
-    tile = max(1, min(n, int(math.sqrt(budget // 8 // 3))))
-    total = torch.zeros((), dtype=torch.float64, device=X.device)
-    for a in range(0, n, tile):
-        x, nx = X[a : a + tile], norms[a : a + tile, None]
-        for b in range(a, n, tile):
-            block = torch.addmm(norms[b : b + tile], x, X[b : b + tile].T, alpha=-2.0)
-            block.add_(nx).clamp_(min=0.0).sqrt_()
-            if a == b:  # a row's distance to itself is 0, not rounding noise
-                block.fill_diagonal_(0.0)
-                total += block.sum()
-            else:
-                total += 2.0 * block.sum()
-    return float(total) / (n * n - n)

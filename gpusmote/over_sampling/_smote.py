@@ -7,6 +7,7 @@ import numbers
 import torch
 
 from .._device import compute_dtype
+from .._interpolate import differences_overflow, interpolate_into
 from .._io import host_numpy
 from .._random import Stream, check_random_state
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
@@ -14,7 +15,6 @@ from ..base import BaseSampler, _clone, instance_lock
 from ..neighbors import NearestNeighbors, collect_stats, kneighbors
 from ..neighbors._exact import drop_own
 from ..neighbors._faiss import resolve_backend
-from ..neighbors._memory import resolve_budget
 
 __all__ = ["SMOTE"]
 
@@ -206,8 +206,7 @@ class SMOTE(BaseSampler):
         Xc, nn = graph
         flat, steps = draws
         partners = nn.view(-1)[flat]  # nn[flat // k, flat % k]
-        budget = resolve_budget(self.max_memory, Xc.device)
-        interpolate_into(Xc, flat // nn.shape[1], partners, steps, dest, budget, wide=wide)
+        interpolate_into(Xc, flat // nn.shape[1], partners, steps, dest, self.max_memory, wide=wide)
 
     def _fitted_class(self, klass):
         if not hasattr(self, "_graphs"):
@@ -294,63 +293,3 @@ def neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Ten
     which is the row itself when there are no duplicates."""
     nns = kneighbors(X_all, k + 1, Y=queries, exclude_self=False, return_distance=False, **search)
     return drop_own(nns, own)
-
-
-def differences_overflow(Xc: torch.Tensor) -> bool:
-    """Whether ``x_nn - x`` can overflow ``Xc``'s dtype: values beyond half its largest."""
-    lo, hi = torch.aminmax(Xc)  # no |Xc| copy: this runs on whole classes
-    return bool(torch.maximum(-lo, hi) > torch.finfo(Xc.dtype).max / 2)
-
-
-def interpolate_into(
-    Xc, rows, partners, steps, dest: torch.Tensor, budget: int, scale=None, wide=None
-) -> None:
-    """``dest[i] = Xc[rows[i]] + steps[i] * (Xc[partners[i]] - Xc[rows[i]])``, chunk by chunk.
-
-    ``rows``, ``partners`` (n,) int64 and ``steps`` (n,) float64 on ``Xc``'s device;
-    ``dest`` (n, d) in the output's dtype and memory; ``scale`` (n,) float64, optional:
-    a factor applied to the difference first (BorderlineSMOTE-2). The arithmetic is
-    imbalanced-learn's, rounding for rounding: the difference in the data's precision
-    (scaled, and rounded back to it), then ``x + (u * diff)`` in float64 (not fused),
-    then the output dtype. Where the difference can overflow that precision (values
-    beyond half its largest), imbalanced-learn's form gives infinities; there every row
-    is ``x * (1 - s) + x_nn * s`` in float64 (``s = u * scale``), which stays between
-    its two rows. ``wide``: `differences_overflow(Xc)`, computed when None (callers that
-    generate from one class many times pass it once computed).
-    """
-    n, d = rows.shape[0], Xc.shape[1]
-    if n == 0:
-        return
-    convex = differences_overflow(Xc) if wide is None else wide
-    steps = steps.unsqueeze(1)
-    # per row: base and neighbour in the data's precision and one float64 row; a
-    # sixteenth of the budget (16 MiB by default on the CPU) keeps a chunk in cache,
-    # and the buffers are reused so no chunk pays for fresh pages
-    per_row = d * (2 * Xc.element_size() + 8)
-    chunk = min(n, max(1, budget // 16 // per_row))
-    base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
-    other = torch.empty_like(base)
-    out64 = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        m = b - a
-        torch.index_select(Xc, 0, rows[a:b], out=base[:m])
-        torch.index_select(Xc, 0, partners[a:b], out=other[:m])
-        if convex:
-            s = steps[a:b] if scale is None else steps[a:b] * scale[a:b, None]
-            dest[a:b].copy_(_convex(base[:m], other[:m], s))
-            continue
-        torch.sub(other[:m], base[:m], out=other[:m])
-        if scale is not None:
-            other[:m] *= scale[a:b, None]  # computed in float64, stored in the data's dtype
-        w = torch.mul(other[:m], steps[a:b], out=out64[:m])  # promotes to float64
-        dest[a:b].copy_(w.add_(base[:m]))
-
-
-def _convex(base: torch.Tensor, other: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """(m, d) float64 rows ``base * (1 - s) + other * s`` for data near its dtype's
-    largest values; ``s`` (m, 1) float64."""
-    base, other = base.to(torch.float64), other.to(torch.float64)
-    w = base * (1 - s) + other * s
-    # rounding may not leave the segment, where the dtype's largest values end
-    return torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))

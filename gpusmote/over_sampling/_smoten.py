@@ -9,7 +9,6 @@ import torch
 from .._random import Stream
 from .._votes import mode_rows
 from ..base import _clone
-from ..neighbors._memory import resolve_budget
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
 from ._smote import require_more_rows
 from ._smotenc import _TableSampler
@@ -86,7 +85,6 @@ class SMOTEN(_TableSampler):
         labels = data.codes.to(dev)
         n_classes = len(data.classes)
         tables = vdm_tables(codes, labels, n_classes, [len(c) for c in table.categories])
-        budget = resolve_budget(self.max_memory, dev)
         stream = Stream(self.random_state, dev)
         new_codes, blocks = [], []
         for label, n in self.sampling_strategy_.items():
@@ -94,7 +92,7 @@ class SMOTEN(_TableSampler):
                 continue
             ci = data.classes.index(label)
             Cc = codes[labels == ci]
-            nn = self._neighbours(Cc, tables, budget, label)
+            nn = self._neighbours(Cc, tables, label)
             votes = _mode(Cc, nn)  # (n_c, n_features): each row's neighbourhood vote
             # imbalanced-learn's choice(n_c, size=n) with replacement
             picks = stream.for_class().choice(Cc.shape[0], n)
@@ -102,12 +100,12 @@ class SMOTEN(_TableSampler):
             blocks.append((ci, n))
         return self._finish(data, None, new_codes, blocks)
 
-    def _neighbours(self, Cc, tables, budget, label) -> torch.Tensor:
+    def _neighbours(self, Cc, tables, label) -> torch.Tensor:
         n_c = Cc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):
             require_more_rows(n_c, k, label)
-            return vdm_kneighbors(Cc, tables, int(k) + 1, budget)
+            return vdm_kneighbors(Cc, tables, int(k) + 1, self.max_memory)
         est = _clone(k)
         est.set_params(metric="precomputed")
         dist = vdm_block(Cc, Cc, tables).cpu().numpy()

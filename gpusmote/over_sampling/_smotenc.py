@@ -8,12 +8,12 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
+from .._interpolate import interpolate_into
 from .._random import Stream
 from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
 from ..base import _clone
-from ..neighbors._memory import resolve_budget
-from ._smote import SMOTE, interpolate_into
+from ._smote import SMOTE
 
 __all__ = ["SMOTENC"]
 
@@ -225,7 +225,6 @@ class SMOTENC(_TableSampler):
         cdtype = compute_dtype(cont.dtype)
         codes = table.codes
         stream = Stream(self.random_state)
-        budget = resolve_budget(self.max_memory, dev)
         self.median_std_ = {}
         self.backend_ = None
         new_cont, new_codes, blocks = [], [], []
@@ -244,7 +243,7 @@ class SMOTENC(_TableSampler):
             flat, steps = stream.for_class().smote(nn.numel(), n)
             rows, partners = flat // k, nn.view(-1)[flat]
             dest = torch.empty((n, Xc.shape[1]), dtype=cdtype, device=dev)
-            interpolate_into(Xc, rows, partners, steps, dest, budget)
+            interpolate_into(Xc, rows, partners, steps, dest, self.max_memory)
             new_cont.append(dest)
             new_codes.append(_vote(Cc, nn[rows], stream.for_class(), dev))
             blocks.append((ci, n))

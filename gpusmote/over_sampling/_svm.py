@@ -8,13 +8,13 @@ import numbers
 import numpy as np
 import torch
 
+from .._interpolate import interpolate_into
 from .._io import host_numpy
 from .._random import Stream, check_random_state
 from .._validation import fmt_error
 from ..base import _clone
-from ..neighbors._memory import resolve_budget
 from ._borderline import _WholeSetSMOTE
-from ._smote import interpolate_into, neighbours_excluding
+from ._smote import neighbours_excluding
 
 __all__ = ["SVMSMOTE"]
 
@@ -115,7 +115,6 @@ class SVMSMOTE(_WholeSetSMOTE):
         y_host = data.labels_for_callable() if data.y_in is not None else None
         stream = Stream(self.random_state, dev)
         shared = stream.continuing()  # imbalanced-learn's first check_random_state: the Beta draws
-        budget = resolve_budget(self.max_memory, dev)
         blocks, jobs = [], []
         for label, n in self.sampling_strategy_.items():
             if n == 0:
@@ -161,7 +160,9 @@ class SVMSMOTE(_WholeSetSMOTE):
         start = 0
         for Xc, rows, partners, steps in jobs:
             count = rows.shape[0]
-            interpolate_into(Xc, rows, partners, steps, dest[start : start + count], budget)
+            interpolate_into(
+                Xc, rows, partners, steps, dest[start : start + count], self.max_memory
+            )
             start += count
         self.svm_estimator_ = svm
         X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))

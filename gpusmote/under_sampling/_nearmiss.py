@@ -13,7 +13,6 @@ from .._validation import check_neighbours, fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
 from ..neighbors._farthest import farthest_distances
-from ..neighbors._memory import resolve_budget
 from ._base import BaseUnderSampler
 
 __all__ = ["NearMiss"]
@@ -132,9 +131,7 @@ class NearMiss(BaseUnderSampler):
                 chosen = order
             elif self.version == 2:
                 if isinstance(self.n_neighbors, numbers.Integral):
-                    far = farthest_distances(
-                        X_min, X_c, k, resolve_budget(self.max_memory, X.device)
-                    )
+                    far = farthest_distances(X_min, X_c, k, self.max_memory)
                 else:  # the object's metric: all minority distances, as imbalanced-learn
                     far = self._object_search(self.n_neighbors, X_min, X_c, X_min.shape[0])[0]
                     far = far[:, -k:]

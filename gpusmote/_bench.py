@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .neighbors import kneighbors
-from .neighbors._api import resolve_auto_backend
+from .neighbors._backend import resolve_auto_backend
 from .neighbors._memory import resolve_budget
 
 __all__ = [

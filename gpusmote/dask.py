@@ -592,12 +592,12 @@ def _device(search: dict) -> torch.device:
 
 def _neighbour_block(Xc: np.ndarray, a: int, b: int, k: int, search: dict) -> np.ndarray:
     """(b - a, k) nearest rows of the class for its rows a:b, each row's own excluded."""
-    from .over_sampling._smote import neighbours_excluding
+    from .neighbors import kneighbors
 
     dev = _device(search)
     Xt = torch.from_numpy(Xc).to(dev)
     own = torch.arange(a, b, device=dev)
-    nn = neighbours_excluding(Xt, Xt[a:b], own, k, {**search, "device": dev})
+    nn = kneighbors(Xt, k, rows=own, return_distance=False, **{**search, "device": dev})
     return nn.cpu().numpy()
 
 

@@ -8,11 +8,12 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import resolve_device, small_work, threads_for
+from .._device import resolve_budget, resolve_device, small_work, threads_for
 from .._io import as_feature_tensor
 from .._validation import check_bool, check_finite, check_int, fmt_error
-from ._exact import Problem, SearchStats, finish
-from ._faiss import FaissFlat, faiss_candidates, resolve_backend
+from ._backend import resolve_auto_backend, resolve_backend, self_search_pays
+from ._exact import Problem, SearchStats, finish, without_own
+from ._faiss import FaissFlat, faiss_candidates
 from ._memory import (
     SPLIT_DEPTH,
     SPLIT_MIN_DIM,
@@ -20,9 +21,7 @@ from ._memory import (
     plan_symmetric,
     plan_torch,
     refine_bytes,
-    resolve_budget,
     stream_rows,
-    symmetric_pays,
 )
 from ._precision import score_precision
 from ._torch import symmetric_candidates, torch_candidates
@@ -32,8 +31,6 @@ __all__ = [
     "kneighbors",
     "collect_stats",
     "SearchStats",
-    "resolve_auto_backend",
-    "self_search_pays",
 ]
 
 logger = logging.getLogger("gpusmote.neighbors")
@@ -69,57 +66,13 @@ def _n_candidates(k: int, available: int) -> int:
     return min(available, k + max(3, k // 2))
 
 
-# Five runs of scripts/bench_neighbors.py on the 2-core CPU of BENCHMARKS.md (gpusmote
-# torch vs gpusmote faiss-flat): at d = 64, faiss won 4 of 5 at n = 20k and 50k, mostly by
-# 10-30 %; at d = 16 torch won 3 of 5 at both sizes, and at n = 5k torch won. The
-# machine's speed varies up to 2x between runs. At d = 32 torch won every run: self k-NN
-# of 100k rows, torch 11.4-16.4 s vs faiss 18.9-20.7 s (k = 1 and 4, two runs each), so
-# d = 32 stays on torch.
-_FAISS_CPU_MIN_WORK = 2.5e10  # n * m * d: 20k x 20k at d = 64
-_FAISS_CPU_MIN_DIM = 33
-
-
-def resolve_auto_backend(device: torch.device, n: int, m: int, d: int, budget: int):
-    """``backend="auto"``: what the benchmark showed fastest for this device and size.
-
-    CUDA: the torch engine (faiss-cpu would copy to the host). CPU: exact faiss
-    ``IndexFlatL2`` when faiss is installed, the search is large (n * m * d >= 2.5e10)
-    with d > 32, and its float32 copies of the data fit in half of ``max_memory``
-    (faiss allocates outside gpusmote's plan); otherwise the torch engine. Both are
-    exact and return the same neighbours.
-    """
-    if device.type != "cpu" or d < _FAISS_CPU_MIN_DIM or n * m * d < _FAISS_CPU_MIN_WORK:
-        return "torch"
-    if 4 * d * (n + m) > budget // 2:
-        return "torch"
-    try:
-        import faiss  # noqa: F401
-    except ModuleNotFoundError:
-        return "torch"
-    return FaissFlat()
-
-
-def self_search_pays(n: int, m: int, d: int, *, backend, device, max_memory) -> bool:
-    """Whether searching all ``n`` rows of X for themselves costs less than searching
-    ``m`` of them: where the torch engine's self-search computes half the products
-    (`_torch.symmetric_candidates`; on the CPU, from ``SYMMETRIC_MIN_ROWS`` rows and
-    ``SYMMETRIC_MIN_DIM`` features), it pays when more than half the rows are asked
-    for. Callers then keep the rows they need."""
-    dev = resolve_device(device)
-    if 2 * m <= n or not symmetric_pays(n, d, dev):
-        return False
-    spec = resolve_backend(backend)
-    if spec == "auto":
-        spec = resolve_auto_backend(dev, n, n, d, resolve_budget(max_memory, dev))
-    return spec == "torch"
-
-
 def kneighbors(
     X,
     n_neighbors: int,
     *,
     Y=None,
     exclude_self: bool | None = None,
+    rows=None,
     backend="auto",
     device=None,
     max_memory=None,
@@ -141,6 +94,11 @@ def kneighbors(
         Whether query ``i`` may not return row ``i`` of ``X``. Default: True exactly when
         ``Y`` is ``X`` (omitted or the same object). Exclusion is by index: an exact
         duplicate of a row is still a valid neighbour at distance 0.
+    rows : 1-D int array-like or tensor, optional
+        The queries are these rows of ``X`` (instead of ``Y``), each with its own index
+        excluded: imbalanced-learn's ``nn.fit(X).kneighbors(X[rows])[:, 1:]``, with the
+        row itself (not an exact duplicate of it) left out. The engine decides whether
+        a self-search of all rows is cheaper than searching these.
     backend : {"auto", "torch", "kdtree", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw"}
         or a ``FaissFlat`` / ``FaissIVF`` / ``FaissHNSW`` object carrying index
         parameters. "torch", "kdtree" (scipy's cKDTree, the ``kdtree`` extra) and
@@ -192,6 +150,10 @@ def kneighbors(
     dev = resolve_device(device, data_device=X.device if isinstance(X, torch.Tensor) else None)
     k = check_int(n_neighbors, "n_neighbors", minimum=1)
     return_distance = check_bool(return_distance, "return_distance")
+    if rows is not None:
+        if Y is not None or exclude_self is not None:
+            raise ValueError(fmt_error("rows", "None when Y or exclude_self is given", rows))
+        return _of_rows(X, k, rows, spec, dev, max_memory, return_distance)
     if exclude_self is None:
         exclude_self = Y is None or Y is X
     else:
@@ -236,6 +198,39 @@ def kneighbors(
     for found in getattr(_collecting, "stack", ()):
         found.append(stats)
     return (dist, ind) if return_distance else ind
+
+
+def _of_rows(X, k: int, rows, spec, dev, max_memory, return_distance: bool):
+    """`kneighbors` with ``rows``: ``k + 1`` neighbours of each row, less its own index
+    (or the farthest, where duplicates at distance 0 crowd it out). All rows search for
+    themselves where the engine's self-search costs less than the rows asked for."""
+    Xt = as_feature_tensor(X, "X", dev)
+    own = torch.as_tensor(rows, device=dev)
+    if own.ndim != 1 or own.is_floating_point() or own.is_complex() or own.dtype == torch.bool:
+        raise TypeError(fmt_error("rows", "a 1-D array of row indices", tuple(own.shape)))
+    n, m, d = Xt.shape[0], own.numel(), Xt.shape[1]
+    own = own.to(torch.int64)
+    if m and (int(own.min()) < 0 or int(own.max()) >= n):
+        raise ValueError(fmt_error("rows", f"indices in [0, {n})", "out-of-range indices"))
+    if k > n - 1:
+        raise ValueError(
+            fmt_error("n_neighbors", f"at most {n - 1} (the number of rows of X minus the row)", k)
+        )
+    if m == 0:
+        ind = torch.empty((0, k), dtype=torch.int64, device=dev)
+        dist = torch.empty(
+            (0, k), dtype=torch.float64 if Xt.dtype == torch.float64 else torch.float32, device=dev
+        )
+        return (dist, ind) if return_distance else ind
+    search = {"backend": spec, "device": dev, "max_memory": max_memory}
+    if self_search_pays(n, m, d, **search):
+        dist, ind = kneighbors(Xt, k + 1, exclude_self=False, **search)
+        dist, ind = dist[own], ind[own]
+    else:
+        dist, ind = kneighbors(Xt, k + 1, Y=Xt[own], exclude_self=False, **search)
+    keep = without_own(ind, own)
+    ind = ind.gather(1, keep).contiguous()
+    return (dist.gather(1, keep).contiguous(), ind) if return_distance else ind
 
 
 # Halving stops here: a search that runs out of memory with tiles planned for 1 MiB of

@@ -10,8 +10,8 @@ from .._device import resolve_device
 from .._io import as_feature_tensor, to_like
 from .._validation import check_bool, check_int, fmt_error
 from ..base import ParamsMixin
-from ._api import collect_stats, kneighbors, resolve_auto_backend
-from ._faiss import resolve_backend
+from ._api import collect_stats, kneighbors
+from ._backend import resolve_auto_backend, resolve_backend
 from ._memory import resolve_budget
 
 __all__ = ["NearestNeighbors"]

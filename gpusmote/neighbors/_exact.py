@@ -31,6 +31,7 @@ __all__ = [
     "tie_finish",
     "finish",
     "drop_own",
+    "without_own",
     "unit_roundoffs",
     "FLOAT32_PLAIN",
     "FLOAT64",
@@ -265,8 +266,13 @@ def drop_own(ind: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     For searches that asked for one neighbour more because the queries are rows of the
     database: exclusion by index, so an exact duplicate of the row stays.
     """
+    return ind.gather(1, without_own(ind, own)).contiguous()
+
+
+def without_own(ind: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    """(r, c - 1) positions into ``ind``'s columns that `drop_own` keeps, in order."""
     order = torch.argsort((ind == own.unsqueeze(1)).to(torch.int8), dim=1, stable=True)
-    return ind.gather(1, order)[:, :-1].contiguous()
+    return order[:, :-1]
 
 
 _REFINE_ELEMS = 1 << 18

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_int, fmt_error
+from .._validation import check_int
 from ..base import ParamsMixin
 from ._exact import FLOAT32_PLAIN, Problem, drop_own
 
@@ -165,29 +165,3 @@ def _host_float32(P: Problem, src: torch.Tensor) -> np.ndarray:
         b = min(src.shape[0], a + step)
         out[a:b] = P.work(src, a, b).to(torch.float32).cpu().numpy()
     return out
-
-
-def resolve_backend(backend):
-    """A backend string or spec object -> ``"torch"``, ``"kdtree"``, ``"auto"`` or a
-    faiss spec."""
-    if isinstance(backend, (FaissFlat, FaissIVF, FaissHNSW)):
-        return backend
-    names = {
-        "faiss": FaissFlat,
-        "faiss-flat": FaissFlat,
-        "faiss-ivf": FaissIVF,
-        "faiss-hnsw": FaissHNSW,
-    }
-    if isinstance(backend, str):
-        if backend in ("auto", "torch", "kdtree"):
-            return backend
-        if backend in names:
-            return names[backend]()
-    raise ValueError(
-        fmt_error(
-            "backend",
-            '"auto", "torch", "kdtree", "faiss", "faiss-flat", "faiss-ivf", "faiss-hnsw" '
-            "or a FaissFlat/FaissIVF/FaissHNSW object",
-            backend,
-        )
-    )

@@ -13,8 +13,7 @@ from .._random import Stream, check_random_state
 from .._validation import check_int, fmt_error, parse_memory
 from ..base import BaseSampler
 from ..neighbors import kneighbors
-from ..neighbors._faiss import resolve_backend
-from ._smote import neighbours_excluding
+from ..neighbors._backend import resolve_backend
 
 __all__ = ["ADASYN"]
 
@@ -92,7 +91,7 @@ class ADASYN(BaseSampler):
                         k,
                     )
                 )
-            nns = neighbours_excluding(X_all, X_all[members], members, k, search)
+            nns = kneighbors(X_all, k, rows=members, return_distance=False, **search)
             others = (codes[nns] != ci).sum(1).cpu().numpy()
             ratio = others / k
             if not np.sum(ratio):

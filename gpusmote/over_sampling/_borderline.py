@@ -11,7 +11,8 @@ from .._device import compute_dtype
 from .._interpolate import interpolate_into
 from .._random import Stream
 from .._validation import check_int, fmt_error
-from ._smote import SMOTE, neighbours_excluding, require_more_rows
+from ..neighbors import kneighbors
+from ._smote import SMOTE, require_more_rows
 
 __all__ = ["BorderlineSMOTE"]
 
@@ -26,7 +27,7 @@ class _Searched:
     def others_among_neighbours(self, rows: torch.Tensor, class_index: int) -> torch.Tensor:
         """(r,) how many of the ``m`` nearest rows (of all rows) of ``rows`` are of
         another class than ``class_index``."""
-        nns = neighbours_excluding(self.X_all, self.X_all[rows], rows, self.m, self.search)
+        nns = kneighbors(self.X_all, self.m, rows=rows, return_distance=False, **self.search)
         return (self.codes[nns] != class_index).sum(1)
 
 
@@ -148,11 +149,11 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 require_more_rows(members.numel(), k, label)
                 source = X_all[members]  # rows and neighbours index the class's rows
                 base_rows = danger.nonzero().squeeze(1)
-                nn = neighbours_excluding(source, source[base_rows], base_rows, k, search)
+                nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
             else:
                 source = X_all  # neighbours among all rows
                 base_rows = members[danger]
-                nn = neighbours_excluding(source, source[base_rows], base_rows, k, search)
+                nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
             plans.append((ci, n, source, base_rows, nn))
         blocks = [(ci, n) for ci, n, *_ in plans]
         X_buf, dest = data.x_buffer(sum(n for _, n in blocks))

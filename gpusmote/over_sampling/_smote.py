@@ -13,8 +13,7 @@ from .._random import Stream, check_random_state
 from .._validation import check_int, check_neighbours, fmt_error, parse_memory
 from ..base import BaseSampler, _clone, instance_lock
 from ..neighbors import NearestNeighbors, collect_stats, kneighbors
-from ..neighbors._exact import drop_own
-from ..neighbors._faiss import resolve_backend
+from ..neighbors._backend import resolve_backend
 
 __all__ = ["SMOTE"]
 
@@ -285,11 +284,3 @@ def require_more_rows(n_c: int, k: int, label) -> None:
                 k,
             )
         )
-
-
-def neighbours_excluding(X_all, queries, own, k: int, search: dict) -> torch.Tensor:
-    """(q, k) nearest rows of ``X_all`` for ``queries``, which are rows ``own`` (q,) of
-    ``X_all``, each row's own index removed: imbalanced-learn drops the first column,
-    which is the row itself when there are no duplicates."""
-    nns = kneighbors(X_all, k + 1, Y=queries, exclude_self=False, return_distance=False, **search)
-    return drop_own(nns, own)

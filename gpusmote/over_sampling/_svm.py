@@ -13,8 +13,8 @@ from .._io import host_numpy
 from .._random import Stream, check_random_state
 from .._validation import fmt_error
 from ..base import _clone
+from ..neighbors import kneighbors
 from ._borderline import _WholeSetSMOTE
-from ._smote import neighbours_excluding
 
 __all__ = ["SVMSMOTE"]
 
@@ -150,7 +150,7 @@ class SVMSMOTE(_WholeSetSMOTE):
             if bool((~danger).any()):
                 parts.append((position[support[~danger]], n - n_danger, -float(self.out_step)))
             for rows_c, count, step_size in parts:
-                nn = neighbours_excluding(Xc, Xc[rows_c], rows_c, k, search)
+                nn = kneighbors(Xc, k, rows=rows_c, return_distance=False, **search)
                 # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
                 # the next class's SVM fit and Beta draw
                 flat, steps = stream.for_class().smote(nn.numel(), count)

@@ -12,9 +12,7 @@ from .._io import host_numpy, take_rows
 from .._validation import fmt_error, parse_memory
 from ..base import BaseSampler, _clone
 from ..neighbors import NearestNeighbors, kneighbors
-from ..neighbors._api import self_search_pays
-from ..neighbors._exact import drop_own
-from ..neighbors._faiss import resolve_backend
+from ..neighbors._backend import resolve_backend
 
 __all__ = ["BaseUnderSampler", "BaseCleaningSampler"]
 
@@ -70,22 +68,13 @@ class BaseUnderSampler(BaseSampler):
                         k,
                     )
                 )
-            n, m, d = X_all.shape[0], queries.shape[0], X_all.shape[1]
-            if m == 0:  # nothing asked about (NCR: no misclassified minority row)
+            if queries.shape[0] == 0:  # nothing asked about (NCR: no misclassified row)
                 return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
-            # all rows for themselves where that is cheaper, then the rows asked for
-            whole = self_search_pays(n, m, d, **self._search())
-            nns = kneighbors(
-                X_all,
-                k + extra,
-                Y=None if whole else queries,
-                exclude_self=False,
-                return_distance=False,
-                **self._search(),
+            if extra:
+                return kneighbors(X_all, k, rows=own, return_distance=False, **self._search())
+            return kneighbors(
+                X_all, k, Y=queries, exclude_self=False, return_distance=False, **self._search()
             )
-            if whole:
-                nns = nns[own]
-            return drop_own(nns, own) if extra else nns
         if queries.shape[0] == 0:
             width = int(getattr(spec, "n_neighbors", extra)) - extra
             return torch.empty((0, max(width, 0)), dtype=torch.int64, device=X_all.device)

@@ -65,7 +65,7 @@ def test_faiss_parameters_are_validated():
 
 def test_auto_backend_rule():
     from gpusmote.neighbors import FaissFlat
-    from gpusmote.neighbors._api import resolve_auto_backend
+    from gpusmote.neighbors._backend import resolve_auto_backend
 
     cpu, cuda, big = torch.device("cpu"), torch.device("cuda"), 256 * 2**20
     assert resolve_auto_backend(cpu, 5_000, 5_000, 64, big) == "torch"  # small search

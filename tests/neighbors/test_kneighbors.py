@@ -215,3 +215,34 @@ def test_cuda_results_match_cpu():
     assert i_gpu.is_cuda
     assert torch.equal(i_cpu, i_gpu.cpu())
     torch.testing.assert_close(d_cpu, d_gpu.cpu(), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["queried", "self-search"])
+def test_rows_of_x_exclude_each_rows_own_index(device, whole, monkeypatch):
+    """``rows=``: the queries are rows of X, each without its own index (an exact
+    duplicate of it stays, at distance 0), whichever way the engine searches."""
+    import gpusmote.neighbors._api as api
+
+    monkeypatch.setattr(api, "self_search_pays", lambda *a, **kw: whole)
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 4, size=(120, 3)).astype(np.float64)  # many duplicates and ties
+    rows = np.array([5, 0, 119, 5, 60])
+    dist, ind = kneighbors(X, 4, rows=rows, device=device)
+    full_d, full_i = naive_kneighbors(X, 119, exclude_self=True)
+    np.testing.assert_array_equal(ind.cpu().numpy(), full_i[rows, :4])
+    np.testing.assert_allclose(dist.cpu().numpy(), full_d[rows, :4], rtol=1e-12, atol=0)
+    assert (ind.cpu().numpy() != rows[:, None]).all()
+
+
+def test_rows_of_x_checks_its_arguments():
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ValueError, match="rows"):
+        kneighbors(X, 2, rows=[0], Y=X)
+    with pytest.raises(ValueError, match="rows"):
+        kneighbors(X, 2, rows=[7])
+    with pytest.raises(TypeError, match="rows"):
+        kneighbors(X, 2, rows=[0.5])
+    with pytest.raises(ValueError, match="n_neighbors"):
+        kneighbors(X, 6, rows=[0])
+    ind = kneighbors(X, 2, rows=np.zeros(0, dtype=int), return_distance=False)
+    assert tuple(ind.shape) == (0, 2)

@@ -8,7 +8,7 @@ import gpusmote.neighbors._api as api
 import gpusmote.neighbors._memory as memory
 import gpusmote.neighbors._torch as engine
 from gpusmote.neighbors import kneighbors
-from gpusmote.neighbors._api import self_search_pays
+from gpusmote.neighbors._backend import self_search_pays
 from gpusmote.neighbors._memory import plan_symmetric
 
 from .reference import naive_kneighbors

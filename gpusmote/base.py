@@ -1,10 +1,9 @@
-"""Estimator plumbing shared by every public class: scikit-learn-style parameters."""
+"""The sampler template: ``fit_resample`` = check -> prepare (`gpusmote._io`) ->
+``_fit_resample`` -> output, and ``fit`` = check -> prepare -> ``_fit``."""
 
 from __future__ import annotations
 
-import copy
 import functools
-import inspect
 import threading
 import weakref
 
@@ -12,11 +11,15 @@ import numpy as np
 import torch
 
 from ._device import one_thread, resolve_device, small_input
-from ._io import LabelsOnly, SamplerData
+from ._io import Kept, LabelsOnly, SamplerData
+from ._params import ParamsMixin
+from ._params import clone as _clone
+from ._random import check_random_state
 from ._strategy import resolve
-from ._validation import check_finite
+from ._validation import check_finite, parse_memory
+from .neighbors._backend import resolve_backend
 
-__all__ = ["ParamsMixin", "BaseSampler", "instance_lock"]
+__all__ = ["ParamsMixin", "BaseSampler", "instance_lock", "_clone"]
 
 # Per-instance locks, kept outside the instances: `__init__` only stores parameters
 # (so `clone` works), and a fitted sampler must still pickle and deep-copy.
@@ -34,13 +37,6 @@ def instance_lock(obj) -> threading.RLock:
 
 
 _CPU = torch.device("cpu")
-
-
-def _clone(estimator):
-    """A fresh unfitted copy: scikit-learn's ``clone`` without needing scikit-learn."""
-    if hasattr(estimator, "get_params"):
-        return type(estimator)(**estimator.get_params(deep=False))
-    return copy.deepcopy(estimator)
 
 
 def _runs_estimators(sampler) -> bool:
@@ -75,107 +71,71 @@ def one_at_a_time(method):
     return locked
 
 
-class ParamsMixin:
-    """``get_params`` / ``set_params`` / ``repr`` from the ``__init__`` signature.
-
-    ``__init__`` only stores its arguments under the same names, so that
-    ``sklearn.base.clone`` works without scikit-learn being a dependency.
-    """
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        init = cls.__init__
-        if init is object.__init__:
-            return []
-        params = inspect.signature(init).parameters.values()
-        return sorted(p.name for p in params if p.name != "self" and p.kind != p.VAR_KEYWORD)
-
-    def get_params(self, deep: bool = True) -> dict:
-        out = {}
-        for name in self._param_names():
-            value = getattr(self, name)
-            if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                out.update((f"{name}__{key}", val) for key, val in value.get_params().items())
-            out[name] = value
-        return out
-
-    def set_params(self, **params):
-        if not params:
-            return self
-        valid = self._param_names()
-        nested: dict[str, dict] = {}
-        for key, value in params.items():
-            name, _, sub = key.partition("__")
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for {type(self).__name__}; "
-                    f"valid parameters are {valid}."
-                )
-            if sub:
-                nested.setdefault(name, {})[sub] = value
-            else:
-                setattr(self, name, value)
-        for name, sub_params in nested.items():
-            getattr(self, name).set_params(**sub_params)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
-        parts = []
-        for name in self._param_names():
-            value = getattr(self, name)
-            default = defaults.get(name, inspect.Parameter.empty)
-            if default is inspect.Parameter.empty or not _same(value, default):
-                parts.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a is b or a == b)
-    except Exception:  # arrays and tensors compare elementwise
-        return False
-
-
 class BaseSampler(ParamsMixin):
-    """The ``fit_resample`` template every sampler follows.
+    """The template every sampler follows; a new sampler writes ``__init__`` and
+    ``_fit_resample`` (and, where its ``fit`` does more than validate, ``_fit``).
 
-    Input validation and conversion happen once (`gpusmote._io.SamplerData`), the
-    strategy is resolved on class counts (`gpusmote._strategy.resolve`), the subclass
-    computes on the device, and the output is rebuilt in the input's container types:
-    the original rows first, unchanged and in order, then the new rows by class.
+    ``fit_resample(X, y)``:
+
+    1. ``_check_params()``: the constructor's parameters, before the data is read
+       (``random_state``, ``backend`` and ``max_memory`` here, each where the sampler
+       has it; samplers extend it);
+    2. ``_prepare(X, y)``: ``(X, y)`` validated and converted once (`gpusmote._io`),
+       ``sampling_strategy_``, ``n_features_in_``, ``device_`` set;
+    3. ``_fit_resample(data)``: the method itself, on the compute device. It returns
+       one of `gpusmote._io`'s results: `Kept` (the indices of the rows kept: cleaning
+       and under-sampling, which become ``sample_indices_``), `NewRows` (blocks of new
+       rows per class, after the input's own), `TableRows`, `Replaced` or `Passed`;
+    4. the result's ``output(data)``: ``(X_out, y_out)`` in the input's containers.
 
     Threads: ``fit`` and ``fit_resample`` on one instance run one at a time (a lock per
-    instance, taken around every subclass's own ``fit`` / ``fit_resample`` too), so
-    calls from several threads each return their own data's rows; the fitted
-    attributes afterwards are those of the call that finished last. Separate instances
-    (``sklearn.base.clone``) run in parallel.
+    instance), so calls from several threads each return their own data's rows; the
+    fitted attributes afterwards are those of the call that finished last. Separate
+    instances (``sklearn.base.clone``) run in parallel.
     """
 
     _sampling_type = "over-sampling"
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in ("fit", "fit_resample"):
-            method = cls.__dict__.get(name)
-            if method is not None:
-                setattr(cls, name, one_at_a_time(method))
-
     @one_at_a_time
     def fit(self, X, y):
-        """Validate ``(X, y)`` and set ``sampling_strategy_`` (imbalanced-learn's ``fit``);
-        returns self. Rows come from ``fit_resample``."""
+        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``
+        (imbalanced-learn's ``fit``); returns self. Rows come from `fit_resample`."""
         self._check_params()
-        self._prepare(X, y).release()
+        data = self._prepare(X, y)
+        self._fit(data)
+        data.release()
         return self
 
-    def _check_params(self) -> None:
-        """Validate the constructor's parameters (those that do not need the data);
-        raise with the parameter named. Samplers with parameters of their own extend it;
-        `fit` calls it first."""
+    @one_at_a_time
+    def fit_resample(self, X, y):
+        """``(X_resampled, y_resampled)`` in the containers of ``(X, y)``."""
+        self._check_params()
+        data = self._prepare(X, y)
+        result = self._fit_resample(data)
+        if isinstance(result, Kept):
+            self.sample_indices_ = result.indices
+        out = result.output(data)
+        data.release()
+        return out
 
+    def _fit(self, data) -> None:
+        """What ``fit`` does beyond validation (SMOTE: the neighbour graphs)."""
+
+    def _fit_resample(self, data):
+        raise NotImplementedError
+
+    def _check_params(self) -> None:
+        """Validate the constructor's parameters that do not need the data, naming the
+        parameter; samplers with parameters of their own extend it."""
+        names = self._param_names()
+        if "random_state" in names:
+            check_random_state(self.random_state)
+        if "backend" in names:
+            resolve_backend(self.backend)
+        if "max_memory" in names:
+            parse_memory(self.max_memory, "max_memory")
+
+    # the data -------------------------------------------------------------------------
     def _resolve_strategy(self, data) -> None:
         """``sampling_strategy_`` from the class counts (and the labels, for a callable)."""
         self.sampling_strategy_ = resolve(
@@ -189,17 +149,17 @@ class BaseSampler(ParamsMixin):
         data_device = X.device if isinstance(X, torch.Tensor) else None
         return resolve_device(getattr(self, "device", "auto"), data_device=data_device)
 
-    def _prepare_labels(self, X, y):
-        """`_prepare` for samplers that only index rows: ``X`` is counted, not converted."""
-        self.device_ = self._resolve_device(X)
-        return self._describe_input(LabelsOnly(X, y, self.device_))
-
     def _prepare(self, X, y):
         """Validate ``(X, y)``, resolve ``sampling_strategy_``; returns the `SamplerData`."""
         self.device_ = self._resolve_device(X)
         data = SamplerData(X, y, self.device_)
         check_finite(data.X, "X")
         return self._describe_input(data)
+
+    def _prepare_labels(self, X, y):
+        """`_prepare` for samplers that only index rows: ``X`` is counted, not converted."""
+        self.device_ = self._resolve_device(X)
+        return self._describe_input(LabelsOnly(X, y, self.device_))
 
     def _describe_input(self, data):
         """``sampling_strategy_``, ``n_features_in_`` and ``feature_names_in_`` from ``data``."""
@@ -209,3 +169,26 @@ class BaseSampler(ParamsMixin):
         if data.columns is not None:
             self.feature_names_in_ = np.asarray([str(c) for c in data.columns], dtype=object)
         return data
+
+    # helpers the methods share --------------------------------------------------------
+    def _search(self) -> dict:
+        """The keyword arguments of this sampler's `gpusmote.neighbors.kneighbors` calls."""
+        return {
+            "backend": getattr(self, "backend", "auto"),
+            "device": self.device_,
+            "max_memory": getattr(self, "max_memory", None),
+        }
+
+    def _targets(self, data, *, skip_empty: bool = True):
+        """``[(class index, rows to generate)]`` in sorted class order, from
+        ``sampling_strategy_`` (classes with 0 left out unless ``skip_empty`` is False)."""
+        index = {c: i for i, c in enumerate(data.classes)}
+        return [
+            (index[c], n) for c, n in self.sampling_strategy_.items() if n > 0 or not skip_empty
+        ]
+
+    def _report(self, step: str) -> None:
+        """Tell a progress display (the CLI sets ``_on_step``) which phase starts."""
+        callback = getattr(self, "_on_step", None)
+        if callback is not None:
+            callback(step)

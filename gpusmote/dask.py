@@ -292,7 +292,7 @@ class _Job:
             )
             graph = None
             if self.kind == "smote":
-                from .over_sampling._smote import require_more_rows
+                from .over_sampling._base import require_more_rows
 
                 require_more_rows(n_c, k, label)
                 graph = self._graph(Xc, n_c, k, token, ci)

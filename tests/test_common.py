@@ -43,6 +43,26 @@ def test_every_public_sampler_is_in_the_common_suite():
     assert _public_samplers() == set(SAMPLERS)
 
 
+def _all_public_samplers():
+    from gpusmote import combine, under_sampling
+
+    found = _public_samplers()
+    for module in (under_sampling, combine):
+        found |= {getattr(module, n) for n in module.__all__ if inspect.isclass(getattr(module, n))}
+    return {c for c in found if issubclass(c, BaseSampler)}
+
+
+def test_every_sampler_follows_the_template():
+    """No sampler writes its own fit or fit_resample: each is BaseSampler's, which checks,
+    prepares, calls the sampler's _fit_resample and builds the output."""
+    samplers = _all_public_samplers()
+    assert len(samplers) >= 20
+    for Sampler in samplers:
+        assert Sampler.fit_resample is BaseSampler.fit_resample, Sampler
+        assert Sampler.fit is BaseSampler.fit, Sampler
+        assert "_fit_resample" in {n for c in Sampler.__mro__[:-3] for n in vars(c)}, Sampler
+
+
 def _data(seed=0):
     rng = np.random.default_rng(seed)
     X = np.concatenate(

@@ -10,9 +10,9 @@ import torch
 
 from .._device import compute_dtype, default_memory_budget
 from .._io import as_feature_tensor, to_like
+from .._params import ParamsMixin
 from .._random import Stream, check_random_state
 from .._validation import check_finite, check_int, fmt_error
-from ..base import ParamsMixin
 
 __all__ = ["KMeans"]
 

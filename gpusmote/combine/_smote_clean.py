@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._random import check_random_state
+from .._io import Passed
 from .._validation import fmt_error
 from ..base import BaseSampler, _clone
 from ..over_sampling import SMOTE
@@ -17,12 +17,16 @@ class _SMOTEThenClean(BaseSampler):
     def _default_cleaner(self):
         raise NotImplementedError
 
-    def fit_resample(self, X, y):
-        check_random_state(self.random_state)
+    def _check_params(self) -> None:
+        super()._check_params()
         for name in ("smote", self._cleaner_param):
             value = getattr(self, name)
             if value is not None and not hasattr(value, "fit_resample"):
                 raise TypeError(fmt_error(name, "None or a sampler with fit_resample", value))
+
+    def _fit_resample(self, data) -> Passed:
+        """The inner samplers run on the user's own containers (they validate them
+        again, as imbalanced-learn's do)."""
         self.smote_ = (
             _clone(self.smote)
             if self.smote is not None
@@ -38,8 +42,8 @@ class _SMOTEThenClean(BaseSampler):
         cleaner = _clone(cleaner) if cleaner is not None else self._default_cleaner()
         setattr(self, self._cleaner_param + "_", cleaner)
         self.sampling_strategy_ = self.sampling_strategy  # imbalanced-learn keeps it raw
-        X_res, y_res = self.smote_.fit_resample(X, y)
-        return cleaner.fit_resample(X_res, y_res)
+        X_res, y_res = self.smote_.fit_resample(data.X_in, data.y_in)
+        return Passed(*cleaner.fit_resample(X_res, y_res))
 
 
 class SMOTEENN(_SMOTEThenClean):

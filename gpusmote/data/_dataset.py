@@ -99,7 +99,7 @@ class ResampledDataset(Dataset):
         # are the class's rows of X, ``partners`` (n_c, k) the rows of X that are their
         # neighbours: int64 indices only, the features stay in X.
         self._graphs = []
-        for class_index, count in fitted._class_blocks(data):
+        for class_index, count in fitted._targets(data):
             label = data.classes[class_index]
             members = (self.y == label).nonzero().squeeze(1)
             nn = fitted._graphs[class_index][1].to(self.device)

@@ -8,8 +8,8 @@ import torch
 
 from .._device import resolve_device
 from .._io import as_feature_tensor, to_like
+from .._params import ParamsMixin
 from .._validation import check_bool, check_int, fmt_error
-from ..base import ParamsMixin
 from ._api import collect_stats, kneighbors
 from ._backend import resolve_auto_backend, resolve_backend
 from ._memory import resolve_budget

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import torch
 
+from .._params import ParamsMixin
 from .._validation import check_int
-from ..base import ParamsMixin
 from ._exact import FLOAT32_PLAIN, Problem, drop_own
 
 __all__ = ["FaissFlat", "FaissIVF", "FaissHNSW", "import_faiss", "faiss_candidates"]

@@ -9,11 +9,11 @@ import torch
 
 from .._device import compute_dtype
 from .._interpolate import interpolate_into
-from .._random import Stream, check_random_state
-from .._validation import check_int, fmt_error, parse_memory
+from .._io import NewRows
+from .._random import Stream
+from .._validation import check_int, fmt_error
 from ..base import BaseSampler
 from ..neighbors import kneighbors
-from ..neighbors._backend import resolve_backend
 
 __all__ = ["ADASYN"]
 
@@ -64,23 +64,20 @@ class ADASYN(BaseSampler):
         self.backend = backend
         self.max_memory = max_memory
 
-    def fit_resample(self, X, y):
-        check_random_state(self.random_state)
-        resolve_backend(self.backend)
-        parse_memory(self.max_memory, "max_memory")
+    def _check_params(self) -> None:
+        super()._check_params()
         if not isinstance(self.n_neighbors, numbers.Integral) or isinstance(self.n_neighbors, bool):
             raise TypeError(fmt_error("n_neighbors", "an int", self.n_neighbors))
-        k = check_int(self.n_neighbors, "n_neighbors", minimum=1)
-        data = self._prepare(X, y)
-        dev = self.device_
+        check_int(self.n_neighbors, "n_neighbors", minimum=1)
+
+    def _fit_resample(self, data) -> NewRows:
+        k, dev, search = int(self.n_neighbors), self.device_, self._search()
         X_all = data.X.to(dev)
         codes = data.codes.to(dev)
-        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
-        plans = []
-        for label, n in self.sampling_strategy_.items():
-            if n == 0:
-                continue
-            ci = data.classes.index(label)
+        draws = Stream(self.random_state, dev).continuing()
+        blocks = []
+        for ci, n in self._targets(data):
+            label = data.classes[ci]
             members = (codes == ci).nonzero().squeeze(1)
             if members.numel() <= k:
                 raise ValueError(
@@ -105,22 +102,19 @@ class ADASYN(BaseSampler):
                 raise ValueError("No samples will be generated with the provided ratio settings.")
             Xc = X_all[members].to(compute_dtype(X_all.dtype))
             nn = kneighbors(Xc, k, return_distance=False, **search)
-            plans.append((ci, Xc, nn, per_row))
-        blocks = [(ci, int(per_row.sum())) for ci, _, _, per_row in plans]
-        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        draws = Stream(self.random_state, dev).continuing()
-        start = 0
-        for _ci, Xc, nn, per_row in plans:
-            n = int(per_row.sum())
-            rows = torch.repeat_interleave(
-                torch.arange(Xc.shape[0], device=dev), torch.from_numpy(per_row).to(dev)
-            )
+            blocks.append((ci, int(per_row.sum()), self._filler(draws, Xc, nn, per_row)))
+        return NewRows(blocks)
+
+    def _filler(self, draws, Xc, nn, per_row):
+        """The block's ``fill``: each row ``per_row`` times, towards random neighbours;
+        drawn when written, in imbalanced-learn's order (all searches first)."""
+
+        def fill(dest: torch.Tensor) -> None:
+            n, k = dest.shape[0], nn.shape[1]
+            counts = torch.from_numpy(per_row).to(Xc.device)
+            rows = torch.repeat_interleave(torch.arange(Xc.shape[0], device=Xc.device), counts)
             # imbalanced-learn's choice(k, n) then uniform(n): SMOTE's draw over k columns
             cols, steps = draws.smote(k, n)
-            interpolate_into(
-                Xc, rows, nn[rows, cols], steps, dest[start : start + n], self.max_memory
-            )
-            start += n
-        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
-        data.release()
-        return X_out, y_out
+            interpolate_into(Xc, rows, nn[rows, cols], steps, dest, self.max_memory)
+
+        return fill

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import torch
 
 from .._device import compute_dtype
 from .._interpolate import interpolate_into
+from .._io import NewRows
 from .._random import Stream
 from .._validation import check_int, fmt_error
 from ..neighbors import kneighbors
-from ._smote import SMOTE, require_more_rows
+from ._base import BaseSMOTE, require_more_rows
 
 __all__ = ["BorderlineSMOTE"]
 
@@ -31,26 +31,20 @@ class _Searched:
         return (self.codes[nns] != class_index).sum(1)
 
 
-class _WholeSetSMOTE(SMOTE):
+class _WholeSetSMOTE(BaseSMOTE):
     """SMOTE variants that first judge rows by a search over the whole training set
-    (``m_neighbors``): `fit_resample` only, ``k_neighbors`` as an int."""
+    (``m_neighbors``); ``k_neighbors`` as an int."""
 
-    def fit(self, X, y):
-        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
-        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
-        self._setup(X, y).data.release()
-        return self
+    def _check_params(self) -> None:
+        super()._check_params()
+        self._int_k()
+        check_int(self.m_neighbors, "m_neighbors", minimum=1)
 
-    _streams = False  # rows come from fit_resample only: no sample / iter_samples
+    def _fit(self, data) -> None:
+        self._setup(data)
 
-    def _setup(self, X, y) -> _Searched:
-        self._check_params()
-        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
-            raise TypeError(
-                fmt_error("k_neighbors", f"an int for {type(self).__name__}", self.k_neighbors)
-            )
-        m = check_int(self.m_neighbors, "m_neighbors", minimum=1)
-        data = self._prepare(X, y)
+    def _setup(self, data) -> _Searched:
+        m = int(self.m_neighbors)
         if data.n <= m:
             raise ValueError(
                 fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
@@ -58,8 +52,7 @@ class _WholeSetSMOTE(SMOTE):
         dev = self.device_
         X_all = data.X.to(dev)
         X_all = X_all.to(compute_dtype(X_all.dtype))
-        search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
-        return _Searched(data, dev, X_all, data.codes.to(dev), search, int(self.k_neighbors), m)
+        return _Searched(data, dev, X_all, data.codes.to(dev), self._search(), self._int_k(), m)
 
 
 class BorderlineSMOTE(_WholeSetSMOTE):
@@ -109,29 +102,28 @@ class BorderlineSMOTE(_WholeSetSMOTE):
         backend="auto",
         max_memory=None,
     ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            device=device,
-            backend=backend,
-            max_memory=max_memory,
-        )
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
         self.m_neighbors = m_neighbors
         self.kind = kind
 
-    def fit_resample(self, X, y):
+    def _check_params(self) -> None:
+        super()._check_params()
         if self.kind not in ("borderline-1", "borderline-2"):
             raise ValueError(fmt_error("kind", '"borderline-1" or "borderline-2"', self.kind))
-        ctx = self._setup(X, y)
-        data, dev, X_all, codes, search = ctx.data, ctx.dev, ctx.X_all, ctx.codes, ctx.search
-        k, m = ctx.k, ctx.m
+
+    def _fit_resample(self, data) -> NewRows:
+        ctx = self._setup(data)
+        dev, X_all, codes, search, k, m = ctx.dev, ctx.X_all, ctx.codes, ctx.search, ctx.k, ctx.m
         self.in_danger_indices = {}
-        plans = []
-        for label, n in self.sampling_strategy_.items():
-            if n == 0:
-                continue
-            ci = data.classes.index(label)
+        stream = Stream(self.random_state, dev)
+        blocks = []
+        for ci, n in self._targets(data):
+            label = data.classes[ci]
             members = (codes == ci).nonzero().squeeze(1)
             n_other = ctx.others_among_neighbours(members, ci)
             danger = (n_other >= m / 2) & (n_other < m)
@@ -149,17 +141,19 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 require_more_rows(members.numel(), k, label)
                 source = X_all[members]  # rows and neighbours index the class's rows
                 base_rows = danger.nonzero().squeeze(1)
-                nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
             else:
                 source = X_all  # neighbours among all rows
                 base_rows = members[danger]
-                nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
-            plans.append((ci, n, source, base_rows, nn))
-        blocks = [(ci, n) for ci, n, *_ in plans]
-        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        stream = Stream(self.random_state, dev)
-        start = 0
-        for ci, n, source, base_rows, nn in plans:
+            nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
+            blocks.append((ci, n, self._filler(stream, ci, n, source, base_rows, nn, codes)))
+        return NewRows(blocks)
+
+    def _filler(self, stream, ci, n, source, base_rows, nn, codes):
+        """The block's ``fill``: its draws, made when it is written (imbalanced-learn's
+        order: class by class, after every search)."""
+
+        def fill(dest: torch.Tensor) -> None:
+            k = nn.shape[1]
             flat, steps = stream.for_class().smote(nn.numel(), n)
             rows, partners = base_rows[flat // k], nn.view(-1)[flat]
             scale = None
@@ -167,12 +161,8 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 other = codes[partners] != ci
                 # imbalanced-learn draws these with a fresh check_random_state
                 shrink = stream.for_class().uniform(int(other.sum()), high=0.5)
-                scale = torch.ones(n, dtype=torch.float64, device=dev)
-                scale[other] = shrink
-            interpolate_into(
-                source, rows, partners, steps, dest[start : start + n], self.max_memory, scale
-            )
-            start += n
-        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
-        data.release()
-        return X_out, y_out
+                scale = torch.ones(n, dtype=torch.float64, device=source.device)
+                scale[other] = shrink.to(source.device)
+            interpolate_into(source, rows, partners, steps, dest, self.max_memory, scale)
+
+        return fill

@@ -9,17 +9,17 @@ import numpy as np
 import torch
 
 from .._interpolate import interpolate_into
-from .._io import host_numpy
+from .._io import NewRows, host_numpy
 from .._random import Stream
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors._farthest import mean_pairwise_distance
-from ._smote import SMOTE
+from ._base import BaseSMOTE
 
 __all__ = ["KMeansSMOTE"]
 
 
-class KMeansSMOTE(SMOTE):
+class KMeansSMOTE(BaseSMOTE):
     """K-Means SMOTE, imbalanced-learn compatible.
 
     The whole training set is clustered; for each class to over-sample, the clusters
@@ -83,30 +83,18 @@ class KMeansSMOTE(SMOTE):
         backend="auto",
         max_memory=None,
     ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            device=device,
-            backend=backend,
-            max_memory=max_memory,
-        )
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
         self.kmeans_estimator = kmeans_estimator
         self.cluster_balance_threshold = cluster_balance_threshold
         self.density_exponent = density_exponent
 
-    def fit(self, X, y):
-        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
-        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
-        self._check_params()
-        data = self._prepare(X, y)
-        self._check_kmeans_params()
-        data.release()
-        return self
-
-    _streams = False  # rows come from fit_resample only: no sample / iter_samples
-
-    def _check_kmeans_params(self):
+    def _check_params(self) -> None:
+        super()._check_params()
         for name in ("cluster_balance_threshold", "density_exponent"):
             value = getattr(self, name)
             ok = (isinstance(value, str) and value == "auto") or (
@@ -114,6 +102,12 @@ class KMeansSMOTE(SMOTE):
             )
             if not ok:
                 raise ValueError(fmt_error(name, '"auto" or a float', value))
+
+    def _fit(self, data) -> None:
+        self._kmeans()
+
+    def _kmeans(self):
+        """The clustering estimator to fit: ``kmeans_estimator`` checked and cloned."""
         est = self.kmeans_estimator
         if est is None or (isinstance(est, numbers.Integral) and not isinstance(est, bool)):
             if est is not None and est < 1:
@@ -136,11 +130,9 @@ class KMeansSMOTE(SMOTE):
             )
         return _clone(est)
 
-    def fit_resample(self, X, y):
-        self._check_params()
-        data = self._prepare(X, y)
+    def _fit_resample(self, data) -> NewRows:
         dev = self.device_
-        est = self._check_kmeans_params()
+        est = self._kmeans()
         self.kmeans_estimator_ = est
         n_clusters = int(est.n_clusters)
         self.cluster_balance_threshold_ = (
@@ -213,20 +205,19 @@ class KMeansSMOTE(SMOTE):
                 Xc, nn = self._graph(rows, label)
                 plans.append((ci, int(math.ceil(n_samples * weight)), Xc, nn))
         self._report("generation")
-        X_buf, dest = data.x_buffer(sum(n for _, n, _, _ in plans))
-        stream = Stream(self.random_state)
-        start = 0
-        for _ci, n, Xc, nn in plans:
-            k = nn.shape[1]
+        stream = Stream(self.random_state, dev)
+        return NewRows([(ci, n, self._filler(stream, n, Xc, nn)) for ci, n, Xc, nn in plans])
+
+    def _filler(self, stream, n: int, Xc, nn):
+        """The block's ``fill``: SMOTE's draws in one cluster, made when it is written."""
+
+        def fill(dest: torch.Tensor) -> None:
             flat, steps = stream.for_class().smote(nn.numel(), n)
             interpolate_into(
-                Xc, flat // k, nn.view(-1)[flat], steps, dest[start : start + n], self.max_memory
+                Xc, flat // nn.shape[1], nn.view(-1)[flat], steps, dest, self.max_memory
             )
-            start += n
-        blocks = [(ci, n) for ci, n, _, _ in plans]
-        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
-        data.release()
-        return X_out, y_out
+
+        return fill
 
     @staticmethod
     def _cluster(est, X, dev) -> torch.Tensor:

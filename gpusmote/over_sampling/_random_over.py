@@ -6,8 +6,8 @@ import numbers
 
 import torch
 
-from .._io import take_rows
-from .._random import Stream, check_random_state
+from .._io import Kept, NewRows
+from .._random import Stream
 from .._validation import fmt_error
 from ..base import BaseSampler
 
@@ -55,60 +55,47 @@ class RandomOverSampler(BaseSampler):
         self.shrinkage = shrinkage
         self.device = device
 
-    def fit(self, X, y):
-        self._validated(X, y).release()
-        return self
-
-    def _validated(self, X, y):
-        """The input, ``sampling_strategy_`` and ``shrinkage_``. A plain bootstrap only
-        indexes rows, so any X passes (strings, NaN, mixed dtypes), as in
-        imbalanced-learn; the smoothed one needs finite numbers."""
-        check_random_state(self.random_state)
-        data = self._prepare_labels(X, y) if self.shrinkage is None else self._prepare(X, y)
+    def _prepare(self, X, y):
+        """A plain bootstrap only indexes rows, so any X passes (strings, NaN, mixed
+        dtypes), as in imbalanced-learn; the smoothed one needs finite numbers."""
+        data = self._prepare_labels(X, y) if self.shrinkage is None else super()._prepare(X, y)
         self.shrinkage_ = self._check_shrinkage()
         return data
 
-    def fit_resample(self, X, y):
-        data = self._validated(X, y)
-        plain = self.shrinkage_ is None
-        gen = Stream(self.random_state, data.X.device).continuing()
-        index = {c: i for i, c in enumerate(data.classes)}
-        blocks = [(index[c], n) for c, n in self.sampling_strategy_.items()]
-        if not plain:
-            X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        boots, start = [], 0
-        for class_index, n in blocks:  # each class's noise follows its draws, as there
-            members = (data.codes == class_index).nonzero().squeeze(1)
-            boot = self._bootstrap(gen, members, n)
-            boots.append(boot.cpu())
-            if not plain and n:
-                label = data.classes[class_index]
-                self._smooth_into(gen, data, label, members, boot, dest[start : start + n])
-            start += n
-        self.sample_indices_ = torch.cat([torch.arange(data.n)] + boots).numpy()
-        if plain:
-            return take_rows(X, self.sample_indices_), take_rows(y, self.sample_indices_)
-        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
-        data.release()
-        return X_out, y_out
+    def _fit_resample(self, data):
+        draws = Stream(self.random_state, data.X.device).continuing()
+        boots, blocks = [], []
+        for ci, n in self._targets(data, skip_empty=False):  # one stream, class by class
+            members = (data.codes == ci).nonzero().squeeze(1)
+            boots.append(members[draws.choice(members.numel(), n).to(members.device)])
+            if self.shrinkage_ is not None:  # the noise follows the class's draws
+                blocks.append((ci, n, self._smoothed(draws, data, ci, members, boots[-1])))
+        self.sample_indices_ = torch.cat([torch.arange(data.n)] + [b.cpu() for b in boots]).numpy()
+        return Kept(self.sample_indices_) if self.shrinkage_ is None else NewRows(blocks)
 
-    def _smooth_into(self, gen, data, label, members, boot, target: torch.Tensor) -> None:
-        """imbalanced-learn's smoothed bootstrap of rows ``boot`` of class ``label`` (whose
-        rows are ``members``) into ``target`` (n, d): noise ~ N(0, (h * c * std_j)^2) per
-        feature ``j``."""
+    def _smoothed(self, draws, data, ci, members, boot):
+        """imbalanced-learn's smoothed bootstrap of rows ``boot`` of class ``ci`` (rows
+        ``members``): noise ~ N(0, (h * c * std_j)^2) per feature ``j``. Returns the
+        block's ``fill``."""
+        label, shrinkage = data.classes[ci], self.shrinkage_[data.classes[ci]]
         (n_rows, d), n = data.X.shape, boot.numel()
         constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
-        scale = data.X[members].std(0, unbiased=False).to(torch.float64)
-        scale = scale * (self.shrinkage_[label] * constant)
-        noise = gen.normal((n, d))
-        rows = data.X[boot.to(data.X.device)]
-        target.copy_(noise.to(rows.device).mul_(scale.to(rows.device)).add_(rows))
-        _check_smoothed(target, label, self.shrinkage_[label])
+        scale = data.X[members].std(0, unbiased=False).to(torch.float64) * (shrinkage * constant)
+        rows = draws.normal((n, d)).mul_(scale).add_(data.X[boot])
 
-    @staticmethod
-    def _bootstrap(gen, members: torch.Tensor, n: int) -> torch.Tensor:
-        """(n,) int64: ``n`` of a class's rows ``members`` drawn with replacement."""
-        return members[gen.choice(members.numel(), n).to(members.device)]
+        def fill(dest: torch.Tensor) -> None:
+            dest.copy_(rows)
+            if not bool(torch.isfinite(dest).all()):  # noise near the dtype's largest values
+                raise ValueError(
+                    fmt_error(
+                        "X",
+                        f"small enough for the smoothed rows of class {label!r} (shrinkage "
+                        f"{shrinkage}) to fit in {dest.dtype}; scale X or pass a wider dtype",
+                        f"rows that overflow {dest.dtype}",
+                    )
+                )
+
+        return fill
 
     def _check_shrinkage(self):
         shrinkage = self.shrinkage
@@ -132,17 +119,3 @@ class RandomOverSampler(BaseSampler):
                     f"The shrinkage factor needs to be >= 0. Got {factor} for class {klass}."
                 )
         return shrinkage
-
-
-def _check_smoothed(rows: torch.Tensor, label, shrinkage) -> None:
-    """The smoothed rows, in the output's dtype, must be finite: noise added to values
-    near the dtype's largest would overflow it."""
-    if not bool(torch.isfinite(rows).all()):
-        raise ValueError(
-            fmt_error(
-                "X",
-                f"small enough for the smoothed rows of class {label!r} (shrinkage "
-                f"{shrinkage}) to fit in {rows.dtype}; scale X or pass a wider dtype",
-                f"rows that overflow {rows.dtype}",
-            )
-        )

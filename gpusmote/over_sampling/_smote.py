@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
-from .._device import compute_dtype
 from .._interpolate import differences_overflow, interpolate_into
-from .._io import host_numpy
-from .._random import Stream, check_random_state
-from .._validation import check_int, check_neighbours, fmt_error, parse_memory
-from ..base import BaseSampler, _clone, instance_lock
-from ..neighbors import NearestNeighbors, collect_stats, kneighbors
-from ..neighbors._backend import resolve_backend
+from .._io import NewRows
+from .._random import Stream
+from .._validation import check_int, fmt_error
+from ..base import instance_lock
+from ._base import BaseSMOTE
 
 __all__ = ["SMOTE"]
 
@@ -36,7 +32,7 @@ _SHARED_DOC = """
 """
 
 
-class SMOTE(BaseSampler):
+class SMOTE(BaseSMOTE):
     __doc__ = (
         """Synthetic Minority Over-sampling Technique, imbalanced-learn compatible.
 
@@ -98,107 +94,34 @@ class SMOTE(BaseSampler):
         self.backend = backend
         self.max_memory = max_memory
 
-    # fitting -------------------------------------------------------------------------
-    def fit(self, X, y):
-        """Validate, resolve ``sampling_strategy_`` and build each class's neighbour graph.
-
-        Afterwards `sample` / `iter_samples` generate rows for the over-sampled classes.
-        """
-        data = self._fit(X, y)
-        data.release()
-        return self
-
-    def fit_resample(self, X, y):
-        """``(X_resampled, y_resampled)``: the input rows, unchanged and in order, then the
-        synthetic rows grouped by class in sorted class order (imbalanced-learn's layout).
-        """
-        data = self._fit(X, y)
-        self._report("generation")
-        stream = Stream(self.random_state, self.device_)
-        blocks = self._class_blocks(data)
-        X_buf, dest = data.x_buffer(sum(n for _, n in blocks))
-        start = 0
-        for class_index, n in blocks:
-            self._generate(class_index, n, stream.for_class(), dest[start : start + n])
-            start += n
-        y_buf = data.y_buffer(blocks)
-        X_out, y_out = data.finish(X_buf, y_buf)
-        data.release()
-        return X_out, y_out
-
-    def _report(self, step: str) -> None:
-        """Tell a progress display (the CLI sets ``_on_step``) which phase starts."""
-        callback = getattr(self, "_on_step", None)
-        if callback is not None:
-            callback(step)
-
-    def _fit(self, X, y):
-        self._check_params()
-        data = self._prepare(X, y)
+    def _fit(self, data) -> None:
+        """Each over-sampled class's neighbour graph, kept with the stream for `sample`."""
         self._report("neighbour search")
         self._data = data
         self._stream = Stream(self.random_state, self.device_)
         self._graphs, self._wide = {}, {}
         self.backend_ = None  # set by the first neighbour search
-        for class_index, _n in self._class_blocks(data):
+        for class_index, _n in self._targets(data):
             rows = data.class_rows(class_index)
             self._graphs[class_index] = self._graph(rows, data.classes[class_index])
             self._wide[class_index] = differences_overflow(self._graphs[class_index][0])
-        return data
 
-    def _class_blocks(self, data):
-        """``(class index, rows to generate)`` for each class to over-sample, sorted."""
-        index = {c: i for i, c in enumerate(data.classes)}
-        return [(index[c], n) for c, n in self.sampling_strategy_.items() if n > 0]
+    def _fit_resample(self, data) -> NewRows:
+        """The input rows, unchanged and in order, then the synthetic rows grouped by
+        class in sorted class order (imbalanced-learn's layout)."""
+        self._fit(data)
+        self._report("generation")
+        stream = Stream(self.random_state, self.device_)
 
-    def _check_params(self) -> None:
-        check_random_state(self.random_state)
-        resolve_backend(self.backend)
-        parse_memory(self.max_memory, "max_memory")
-        check_neighbours(self.k_neighbors, "k_neighbors")
-
-    def _graph(self, Xc: torch.Tensor, label):
-        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""
-        Xc = Xc.to(compute_dtype(Xc.dtype))
-        n_c = Xc.shape[0]
-        k = self.k_neighbors
-        if isinstance(k, numbers.Integral):
-            require_more_rows(n_c, k, label)
-            with collect_stats() as stats:
-                nn = kneighbors(
-                    Xc,
-                    int(k),
-                    backend=self.backend,
-                    device=self.device_,
-                    max_memory=self.max_memory,
-                    return_distance=False,
-                )
-            self.backend_ = stats[-1].backend
-            return Xc, nn
-        est = _clone(k)
-        wanted = getattr(est, "n_neighbors", None)
-        if isinstance(wanted, numbers.Integral) and wanted > n_c:
-            raise ValueError(
-                fmt_error(
-                    "k_neighbors",
-                    f"an estimator asking for at most {n_c} neighbours (the rows of class "
-                    f"{label!r}; its first neighbour is the row itself)",
-                    k,
-                )
+        def fill(class_index: int, n: int):
+            graph, wide = self._graphs[class_index], self._wide[class_index]
+            return lambda dest: self._write(
+                graph, stream.for_class().smote(graph[1].numel(), n), wide, dest
             )
-        ours = isinstance(est, NearestNeighbors)
-        points = Xc if ours else host_numpy(Xc)
-        est.fit(points)
-        nn = torch.as_tensor(est.kneighbors(points, return_distance=False))[:, 1:]
-        self.backend_ = "estimator"
-        return Xc, nn.to(self.device_, torch.int64).contiguous()
+
+        return NewRows([(ci, n, fill(ci, n)) for ci, n in self._targets(data)])
 
     # generation ----------------------------------------------------------------------
-    def _generate(self, class_index: int, n: int, gen, dest: torch.Tensor) -> None:
-        """Write ``n`` synthetic rows of a class into ``dest`` (n, d)."""
-        draws = gen.smote(self._graphs[class_index][1].numel(), n)
-        self._write(self._graphs[class_index], draws, self._wide[class_index], dest)
-
     def _write(self, graph, draws, wide: bool, dest: torch.Tensor) -> None:
         """Interpolate the rows that ``draws`` = (flat, steps) pick from ``graph`` =
         (Xc, nn) into ``dest``: reads the fitted state only through its arguments."""
@@ -223,17 +146,6 @@ class SMOTE(BaseSampler):
             )
         return labels[klass]
 
-    # Whether `fit` keeps what `sample` and `iter_samples` draw from. The variants that
-    # generate rows in `fit_resample` only set it False.
-    _streams = True
-
-    def _require_streams(self) -> None:
-        if not self._streams:
-            raise NotImplementedError(
-                f"{type(self).__name__} generates rows in fit_resample only (fit only "
-                "validates the data and sets sampling_strategy_, as in imbalanced-learn)."
-            )
-
     def sample(self, n_samples: int, *, klass=None):
         """``(X_new, y_new)``: ``n_samples`` more synthetic rows of ``klass`` (default: the
         only over-sampled class), in the input's container types.
@@ -243,7 +155,6 @@ class SMOTE(BaseSampler):
         piece of the stream, taken under the instance's lock (the rows are then computed
         in parallel), so the blocks are those of some order of the calls one by one.
         """
-        self._require_streams()
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         with instance_lock(self):  # one fit's state and one piece of the stream
             class_index = self._fitted_class(klass)
@@ -265,22 +176,8 @@ class SMOTE(BaseSampler):
         Each chunk is one `sample` call: iterators consumed from several threads at once
         interleave whole chunks of the stream.
         """
-        self._require_streams()
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
         self._fitted_class(klass)
         for start in range(0, n_samples, chunk_size):
             yield self.sample(min(chunk_size, n_samples - start), klass=klass)
-
-
-def require_more_rows(n_c: int, k: int, label) -> None:
-    """A class searched for ``k`` neighbours besides each row needs more than k rows."""
-    if n_c <= k:
-        raise ValueError(
-            fmt_error(
-                "k_neighbors",
-                f"smaller than the number of rows of class {label!r}, which has "
-                f"{n_c} (SMOTE needs k_neighbors + 1 rows in each class it over-samples)",
-                k,
-            )
-        )

@@ -6,11 +6,12 @@ import numbers
 
 import torch
 
+from .._io import TableRows
 from .._random import Stream
 from .._votes import mode_rows
 from ..base import _clone
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
-from ._smote import require_more_rows
+from ._base import require_more_rows
 from ._smotenc import _TableSampler
 
 __all__ = ["SMOTEN"]
@@ -72,13 +73,9 @@ class SMOTEN(_TableSampler):
         self.device = device
         self.max_memory = max_memory
 
-    backend = "torch"  # the VDM search has one engine; SMOTE's checks read this
+    _all_categorical = True
 
-    def _prepare_for_fit(self, X, y):
-        return self._prepare_table(X, y, None, all_categorical=True)
-
-    def fit_resample(self, X, y):
-        data = self._prepare_for_fit(X, y)
+    def _fit_resample(self, data) -> TableRows:
         table = data.table
         dev = self.device_
         codes = table.codes.to(dev)
@@ -98,7 +95,7 @@ class SMOTEN(_TableSampler):
             picks = stream.for_class().choice(Cc.shape[0], n)
             new_codes.append(votes[picks])
             blocks.append((ci, n))
-        return self._finish(data, None, new_codes, blocks)
+        return self._rows(table, blocks, None, new_codes)
 
     def _neighbours(self, Cc, tables, label) -> torch.Tensor:
         n_c = Cc.shape[0]

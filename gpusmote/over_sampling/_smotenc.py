@@ -9,34 +9,26 @@ import torch
 
 from .._device import compute_dtype
 from .._interpolate import interpolate_into
+from .._io import Table, TableData, TableRows
 from .._random import Stream
-from .._table import Table, TableData
 from .._validation import check_finite, fmt_error
 from ..base import _clone
-from ._smote import SMOTE
+from ._base import BaseSMOTE
 
 __all__ = ["SMOTENC"]
 
 
-class _TableSampler(SMOTE):
-    """What SMOTENC and SMOTEN share: a `Table` input, an optional encoder, fit_resample."""
+class _TableSampler(BaseSMOTE):
+    """What SMOTENC and SMOTEN share: a `Table` input (continuous and categorical
+    columns, `gpusmote._io.Table`) and an optional encoder."""
 
-    def fit(self, X, y):
-        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
-        imbalanced-learn's ``fit`` does; the rows come from `fit_resample`."""
-        self._prepare_for_fit(X, y)
-        return self
+    _all_categorical = False  # SMOTEN: every column is categorical
 
-    def _prepare_for_fit(self, X, y) -> TableData:
-        raise NotImplementedError
-
-    _streams = False  # rows come from fit_resample only: no sample / iter_samples
-
-    def _prepare_table(self, X, y, categorical, *, all_categorical=False) -> TableData:
-        self._check_params()
+    def _prepare(self, X, y) -> TableData:
         self.device_ = self._resolve_device(X)
+        categorical = None if self._all_categorical else self.categorical_features
         table = Table(
-            X, categorical, all_categorical=all_categorical, check_columns=self._check_columns
+            X, categorical, all_categorical=self._all_categorical, check_columns=self._check_columns
         )
         data = TableData(table, y, self.device_)
         if table.cont.shape[1]:
@@ -97,16 +89,11 @@ class _TableSampler(SMOTE):
         pass
 
     @staticmethod
-    def _finish(data: TableData, cont_new, new_codes: list, blocks: list):
-        """``(X_out, y_out)``: the input rows then the new ones, in the input's containers."""
-        table = data.table
-        codes_new = (
-            torch.cat(new_codes)
-            if new_codes
-            else torch.empty((0, table.codes.shape[1]), dtype=torch.int64)
-        )
-        X_out = table.rebuild(cont_new, codes_new)
-        return X_out, data.finish_labels(data.y_buffer(blocks), X_out)
+    def _rows(table: Table, blocks: list, cont_new, new_codes: list) -> TableRows:
+        """The new rows of ``blocks``: continuous values and per-block category codes."""
+        width = table.codes.shape[1]
+        codes = torch.cat(new_codes) if new_codes else torch.empty((0, width), dtype=torch.int64)
+        return TableRows(blocks, cont_new, codes)
 
     def _check_columns(self, categorical: np.ndarray, n_features: int) -> None:
         pass
@@ -169,14 +156,12 @@ class SMOTENC(_TableSampler):
         backend="auto",
         max_memory=None,
     ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            device=device,
-            backend=backend,
-            max_memory=max_memory,
-        )
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
         self.categorical_features = categorical_features
         self.categorical_encoder = categorical_encoder
 
@@ -212,11 +197,7 @@ class SMOTENC(_TableSampler):
                 )
             )
 
-    def _prepare_for_fit(self, X, y) -> TableData:
-        return self._prepare_table(X, y, self.categorical_features)
-
-    def fit_resample(self, X, y):
-        data = self._prepare_for_fit(X, y)
+    def _fit_resample(self, data) -> TableRows:
         table = data.table
         self.categorical_features_ = table.cat_idx
         self.continuous_features_ = table.cont_idx
@@ -224,7 +205,7 @@ class SMOTENC(_TableSampler):
         cont = table.cont
         cdtype = compute_dtype(cont.dtype)
         codes = table.codes
-        stream = Stream(self.random_state)
+        stream = Stream(self.random_state, dev)
         self.median_std_ = {}
         self.backend_ = None
         new_cont, new_codes, blocks = [], [], []
@@ -248,7 +229,7 @@ class SMOTENC(_TableSampler):
             new_codes.append(_vote(Cc, nn[rows], stream.for_class(), dev))
             blocks.append((ci, n))
         cont_new = torch.cat(new_cont) if new_cont else torch.empty((0, cont.shape[1]))
-        return self._finish(data, cont_new, new_codes, blocks)
+        return self._rows(table, blocks, cont_new, new_codes)
 
 
 def _embed(Xc: torch.Tensor, Cc: torch.Tensor, median: float) -> torch.Tensor:

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from .._interpolate import interpolate_into
-from .._io import host_numpy
-from .._random import Stream, check_random_state
+from .._io import NewRows, host_numpy
+from .._random import Stream
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
@@ -68,14 +68,12 @@ class SVMSMOTE(_WholeSetSMOTE):
         backend="auto",
         max_memory=None,
     ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            device=device,
-            backend=backend,
-            max_memory=max_memory,
-        )
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.backend = backend
+        self.max_memory = max_memory
         self.m_neighbors = m_neighbors
         self.svm_estimator = svm_estimator
         self.out_step = out_step
@@ -103,23 +101,21 @@ class SVMSMOTE(_WholeSetSMOTE):
         seed = self.random_state if not isinstance(self.random_state, torch.Generator) else None
         return SVC(gamma="scale", random_state=seed)
 
-    def fit_resample(self, X, y):
+    def _check_params(self) -> None:
+        super()._check_params()
         if not isinstance(self.out_step, numbers.Real) or not 0 <= self.out_step <= 1:
             raise ValueError(fmt_error("out_step", "a float in [0, 1]", self.out_step))
-        check_random_state(self.random_state)
-        ctx = self._setup(X, y)
-        data, dev, X_all, codes, search = ctx.data, ctx.dev, ctx.X_all, ctx.codes, ctx.search
-        k, m = ctx.k, ctx.m
+
+    def _fit_resample(self, data) -> NewRows:
+        ctx = self._setup(data)
+        dev, X_all, codes, search, k, m = ctx.dev, ctx.X_all, ctx.codes, ctx.search, ctx.k, ctx.m
         svm = self._svm()
         X_host, codes_host = host_numpy(data.X), data.codes.cpu().numpy()
-        y_host = data.labels_for_callable() if data.y_in is not None else None
+        y_host = data.labels_for_callable()
         stream = Stream(self.random_state, dev)
         shared = stream.continuing()  # imbalanced-learn's first check_random_state: the Beta draws
-        blocks, jobs = [], []
-        for label, n in self.sampling_strategy_.items():
-            if n == 0:
-                continue
-            ci = data.classes.index(label)
+        blocks = []
+        for ci, n in self._targets(data):
             members = (codes == ci).nonzero().squeeze(1)
             svm.fit(X_host, y_host)
             if not hasattr(svm, "support_"):
@@ -138,8 +134,7 @@ class SVMSMOTE(_WholeSetSMOTE):
                     "to your dataset. Try another SMOTE variant."
                 )
             danger = (n_other >= m / 2) & (n_other < m)
-            fraction = shared.beta_10_10()
-            n_danger = int(fraction * (n + 1))
+            n_danger = int(shared.beta_10_10() * (n + 1))
             # positions of the support vectors among the class's rows
             position = torch.full((data.n,), -1, dtype=torch.int64, device=dev)
             position[members] = torch.arange(members.numel(), device=dev)
@@ -154,17 +149,11 @@ class SVMSMOTE(_WholeSetSMOTE):
                 # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
                 # the next class's SVM fit and Beta draw
                 flat, steps = stream.for_class().smote(nn.numel(), count)
-                jobs.append((Xc, rows_c[flat // k], nn.view(-1)[flat], steps * step_size))
-                blocks.append((ci, count))
-        X_buf, dest = data.x_buffer(sum(c for _, c in blocks))
-        start = 0
-        for Xc, rows, partners, steps in jobs:
-            count = rows.shape[0]
-            interpolate_into(
-                Xc, rows, partners, steps, dest[start : start + count], self.max_memory
-            )
-            start += count
+                job = (Xc, rows_c[flat // k], nn.view(-1)[flat], steps * step_size)
+                blocks.append((ci, count, self._filler(job)))
         self.svm_estimator_ = svm
-        X_out, y_out = data.finish(X_buf, data.y_buffer(blocks))
-        data.release()
-        return X_out, y_out
+        return NewRows(blocks)
+
+    def _filler(self, job):
+        Xc, rows, partners, steps = job
+        return lambda dest: interpolate_into(Xc, rows, partners, steps, dest, self.max_memory)

@@ -8,11 +8,10 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
-from .._io import host_numpy, take_rows
-from .._validation import fmt_error, parse_memory
+from .._io import Kept, host_numpy
+from .._validation import fmt_error
 from ..base import BaseSampler, _clone
 from ..neighbors import NearestNeighbors, kneighbors
-from ..neighbors._backend import resolve_backend
 
 __all__ = ["BaseUnderSampler", "BaseCleaningSampler"]
 
@@ -26,27 +25,14 @@ class BaseUnderSampler(BaseSampler):
 
     _sampling_type = "under-sampling"
 
-    def fit_resample(self, X, y):
-        self._check_params()
-        data = self._prepare(X, y)
-        idx = np.asarray(self._select(data), dtype=np.int64)
-        self.sample_indices_ = idx
-        X_out, y_out = take_rows(data.X_in, idx), take_rows(data.y_in, idx)
-        data.release()
-        return X_out, y_out
-
-    def _check_params(self) -> None:
-        if hasattr(self, "backend"):
-            resolve_backend(self.backend)
-        if hasattr(self, "max_memory"):
-            parse_memory(self.max_memory, "max_memory")
+    def _fit_resample(self, data) -> Kept:
+        return Kept(self._select(data))
 
     def _select(self, data) -> np.ndarray:
+        """(r,) int64: the positions of the rows kept, in output order."""
         raise NotImplementedError
 
     # neighbour searches shared by the methods ------------------------------------------
-    def _search(self) -> dict:
-        return {"backend": self.backend, "device": self.device_, "max_memory": self.max_memory}
 
     def _points(self, data) -> torch.Tensor:
         """All rows on the compute device in the compute dtype (cached per fit)."""

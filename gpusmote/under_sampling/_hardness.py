@@ -81,6 +81,7 @@ class InstanceHardnessThreshold(BaseUnderSampler):
         self.device = device
 
     def _check_params(self):
+        super()._check_params()
         check_int(self.cv, "cv", minimum=2)
         if self.n_jobs is not None and not isinstance(self.n_jobs, numbers.Integral):
             raise TypeError(fmt_error("n_jobs", "None or an int", self.n_jobs))

@@ -6,8 +6,7 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
-from .._io import host_numpy
-from .._random import check_random_state
+from .._io import Replaced, host_numpy
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
@@ -69,7 +68,6 @@ class ClusterCentroids(BaseUnderSampler):
 
     def _check_params(self):
         super()._check_params()
-        check_random_state(self.random_state)
         if self.voting not in ("auto", "soft", "hard"):
             raise ValueError(fmt_error("voting", '"auto", "soft" or "hard"', self.voting))
         est = self.estimator
@@ -92,9 +90,7 @@ class ClusterCentroids(BaseUnderSampler):
             return KMeans(random_state=self.random_state, device=self.device_)
         return _clone(self.estimator)
 
-    def fit_resample(self, X, y):
-        self._check_params()
-        data = self._prepare(X, y)
+    def _fit_resample(self, data) -> Replaced:
         self.voting_ = "soft" if self.voting == "auto" else self.voting
         dev = self.device_
         X_all = data.X.to(dev)
@@ -122,7 +118,7 @@ class ClusterCentroids(BaseUnderSampler):
             )
             centres = centres.to(dev, X_c.dtype)
             if self.voting_ == "hard":
-                search = {"backend": self.backend, "device": dev, "max_memory": self.max_memory}
+                search = self._search()
                 X_search = X_c.to(compute_dtype(X_c.dtype))
                 nearest = kneighbors(
                     X_search,
@@ -136,24 +132,4 @@ class ClusterCentroids(BaseUnderSampler):
             else:
                 rows.append(centres)
             blocks.append((ci, n))
-        return _output(data, torch.cat(rows), blocks)
-
-
-def _output(data, X_rows: torch.Tensor, blocks):
-    """The rows ``X_rows`` and the labels of ``blocks`` in the input's containers."""
-    y_buf = data.y_buffer(blocks, with_input=False)
-    if data.x_kind == "tensor":
-        X_out = X_rows.to(data.X_in.device, data.X_in.dtype)
-    else:
-        arr = X_rows.cpu().numpy()
-        dtype = np.asarray(data.X_in.iloc[:1] if data.x_kind == "dataframe" else data.X_in).dtype
-        arr = arr.astype(dtype if dtype.kind == "f" else np.float64, copy=False)
-        if data.x_kind == "dataframe":
-            import pandas as pd
-
-            X_out = pd.DataFrame(arr, columns=data.columns).astype(data.X_in.dtypes.to_dict())
-        elif data.x_kind == "list":
-            X_out = arr.tolist()
-        else:
-            X_out = arr
-    return X_out, data.finish_labels(y_buf, X_out)
+        return Replaced(torch.cat(rows), blocks)

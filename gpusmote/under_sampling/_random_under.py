@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .._io import take_rows
-from .._random import Stream, check_random_state
+from .._io import Kept
+from .._random import Stream
 from .._validation import check_bool
 from ._base import BaseUnderSampler
 
@@ -55,28 +54,20 @@ class RandomUnderSampler(BaseUnderSampler):
         self.device = device
 
     def _check_params(self) -> None:
-        check_random_state(self.random_state)
+        super()._check_params()
         check_bool(self.replacement, "replacement")
 
-    def fit(self, X, y):
-        self._labels_and_strategy(X, y)
-        return self
+    def _prepare(self, X, y):
+        return self._prepare_labels(X, y)  # X is only indexed
 
-    def _labels_and_strategy(self, X, y):
-        self._check_params()
-        return self._prepare_labels(X, y)
-
-    def fit_resample(self, X, y):
-        data = self._labels_and_strategy(X, y)
-        gen = Stream(self.random_state).continuing()
+    def _fit_resample(self, data) -> Kept:
+        draws = Stream(self.random_state).continuing()
         parts = []
         for ci, label in enumerate(data.classes):
             members = (data.codes == ci).nonzero().squeeze(1).cpu()
-            if label not in self.sampling_strategy_:
-                parts.append(members)
-                continue
-            n = self.sampling_strategy_[label]
-            parts.append(members[gen.choice(members.numel(), n, bool(self.replacement))])
-        idx = torch.cat(parts).numpy() if parts else np.zeros(0, dtype=np.int64)
-        self.sample_indices_ = idx
-        return take_rows(X, idx, reset_index=False), take_rows(y, idx, reset_index=False)
+            if label in self.sampling_strategy_:
+                n = self.sampling_strategy_[label]
+                members = members[draws.choice(members.numel(), n, bool(self.replacement))]
+            parts.append(members)
+        # imbalanced-learn's RandomUnderSampler skips validation: pandas keep their labels
+        return Kept(torch.cat(parts).numpy(), reset_index=False)

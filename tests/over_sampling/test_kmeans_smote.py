@@ -136,10 +136,8 @@ def test_errors():
     for params, exc, pattern in cases:
         with pytest.raises(exc, match=re.escape(pattern)):
             KMeansSMOTE(device="cpu", **params).fit_resample(X, y)
-    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
-        KMeansSMOTE(device="cpu").fit(X, y).sample(5)
-    with pytest.raises(NotImplementedError, match="KMeansSMOTE generates rows in fit_resample"):
-        next(KMeansSMOTE(device="cpu").fit(X, y).iter_samples(5))
+    fitted = KMeansSMOTE(device="cpu").fit(X, y)  # fit validates; rows come from fit_resample only
+    assert not hasattr(fitted, "sample") and not hasattr(fitted, "iter_samples")
     # duplicated minority rows: no spread to weigh the clusters by
     X_dup = X.copy()
     X_dup[y == 1] = X_dup[y == 1][0]

@@ -110,7 +110,5 @@ def test_bad_input():
         SMOTEN(device="cpu").fit_resample(X_nan, y)
     with pytest.raises(TypeError, match="`categorical_encoder` must be None or an encoder"):
         SMOTEN(categorical_encoder="ordinal", device="cpu").fit_resample(X, y)
-    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
-        SMOTEN(device="cpu").fit(X, y).sample(5)
-    with pytest.raises(NotImplementedError, match="SMOTEN generates rows in fit_resample only"):
-        next(SMOTEN(device="cpu").fit(X, y).iter_samples(5))
+    fitted = SMOTEN(device="cpu").fit(X, y)  # fit validates; rows come from fit_resample only
+    assert not hasattr(fitted, "sample") and not hasattr(fitted, "iter_samples")

@@ -148,7 +148,7 @@ def test_bad_input():
     frame = pd.DataFrame(X, columns=list("abcde"))
     with pytest.raises(ValueError, match=re.escape("unknown: ['zz']")):
         SMOTENC(["b", "zz"], device="cpu").fit_resample(frame, y)
-    with pytest.raises(NotImplementedError, match="generates rows in fit_resample only"):
-        SMOTENC([1, 3], device="cpu").fit(X, y).sample(5)
-    with pytest.raises(NotImplementedError, match="SMOTENC generates rows in fit_resample only"):
-        next(SMOTENC([1, 3], device="cpu").fit(X, y).iter_samples(5))
+    fitted = SMOTENC([1, 3], device="cpu").fit(
+        X, y
+    )  # fit validates; rows come from fit_resample only
+    assert not hasattr(fitted, "sample") and not hasattr(fitted, "iter_samples")

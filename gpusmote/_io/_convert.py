@@ -1,4 +1,5 @@
-"""Conversion between user arrays and torch tensors: the only place that does it."""
+"""User arrays <-> torch tensors: validation once, and the output rebuilt in the input's
+containers (numpy, pandas, lists, tensors on their device)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._validation import fmt_error
+from .._validation import fmt_error
 
 __all__ = [
     "as_feature_tensor",
@@ -18,12 +19,14 @@ __all__ = [
     "take_rows",
     "SamplerData",
     "LabelsOnly",
+    "describe",
+    "container_kind",
 ]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def _describe(X) -> str:
+def describe(X) -> str:
     shape = getattr(X, "shape", None)
     dtype = getattr(X, "dtype", None)
     return f"<{type(X).__name__} shape={tuple(shape) if shape is not None else '?'} dtype={dtype}>"
@@ -39,21 +42,19 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
     if isinstance(X, torch.Tensor):
         t = X
         if t.is_complex():
-            raise TypeError(fmt_error(param, "a real numeric tensor", _describe(X)))
+            raise TypeError(fmt_error(param, "a real numeric tensor", describe(X)))
         if t.dtype not in _FLOAT_TENSOR_DTYPES:
             t = t.to(torch.float64)
     else:
         t = torch.from_numpy(_as_numeric_numpy(X, param))
     if t.ndim != 2:
         raise ValueError(
-            fmt_error(param, "a 2-D array of shape (n_samples, n_features)", _describe(t))
+            fmt_error(param, "a 2-D array of shape (n_samples, n_features)", describe(t))
         )
     if t.shape[0] == 0:
-        raise ValueError(fmt_error(param, "an array with at least one row", _describe(t)))
+        raise ValueError(fmt_error(param, "an array with at least one row", describe(t)))
     if t.shape[1] == 0:
-        raise ValueError(
-            fmt_error(param, "an array with at least one feature column", _describe(t))
-        )
+        raise ValueError(fmt_error(param, "an array with at least one feature column", describe(t)))
     return t.to(device)
 
 
@@ -62,7 +63,7 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
         bad = [str(c) for c in X.select_dtypes(exclude=["number", "bool"]).columns]
         if bad:
             raise TypeError(
-                fmt_error(param, f"numeric data; non-numeric columns {bad}", _describe(X))
+                fmt_error(param, f"numeric data; non-numeric columns {bad}", describe(X))
             )
         X = X.to_numpy()
     try:
@@ -75,11 +76,11 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
         try:
             arr = arr.astype(np.float64)
         except (ValueError, TypeError):
-            raise TypeError(fmt_error(param, "numeric data", _describe(arr))) from None
+            raise TypeError(fmt_error(param, "numeric data", describe(arr))) from None
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
-        raise TypeError(fmt_error(param, "real numeric data", _describe(arr)))
+        raise TypeError(fmt_error(param, "real numeric data", describe(arr)))
     elif arr.dtype not in (np.float16, np.float32, np.float64):
         arr = arr.astype(np.float64)  # longdouble has no torch dtype
     # torch.from_numpy refuses negative strides and warns on read-only memory.
@@ -127,7 +128,7 @@ def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
     """Rows ``idx`` of ``obj`` in its own container. pandas output gets a fresh
     RangeIndex, as imbalanced-learn's validated samplers give, unless ``reset_index``
     is False (its RandomUnderSampler, which skips validation, keeps the labels)."""
-    kind = _kind(obj)
+    kind = container_kind(obj)
     if kind == "tensor":  # index_select: twice as fast as obj[idx] on the CPU
         return torch.index_select(obj, 0, torch.as_tensor(idx, device=obj.device))
     if kind in ("dataframe", "series"):
@@ -152,7 +153,7 @@ def _gather_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def _kind(obj) -> str:
+def container_kind(obj) -> str:
     if isinstance(obj, torch.Tensor):
         return "tensor"
     if hasattr(obj, "select_dtypes") and hasattr(obj, "columns"):
@@ -176,7 +177,7 @@ class SamplerData:
     """
 
     def __init__(self, X, y, device: torch.device):
-        self.x_kind, self.y_kind = _kind(X), _kind(y)
+        self.x_kind, self.y_kind = container_kind(X), container_kind(y)
         self.X_in, self.y_in = X, y
         self.device = device
         home = X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
@@ -370,22 +371,22 @@ class LabelsOnly(SamplerData):
     only index rows (the random ones) take any ``X`` (strings, NaN, mixed dtypes)."""
 
     def __init__(self, X, y, device: torch.device):
-        self.x_kind, self.y_kind = _kind(X), _kind(y)
+        self.x_kind, self.y_kind = container_kind(X), container_kind(y)
         self.X_in, self.y_in = X, y
         self.device = device
         shape = getattr(X, "shape", None)
         try:
             self.n = len(X)
         except TypeError:
-            raise TypeError(fmt_error("X", "an array of rows", _describe(X))) from None
+            raise TypeError(fmt_error("X", "an array of rows", describe(X))) from None
         if self.n == 0:
-            raise ValueError(fmt_error("X", "an array with at least one row", _describe(X)))
+            raise ValueError(fmt_error("X", "an array with at least one row", describe(X)))
         rows_are_sequences = isinstance(X, (list, tuple)) and isinstance(
             X[0], (list, tuple, np.ndarray)
         )
         if (len(shape) if shape is not None else 1 + rows_are_sequences) != 2:
             raise ValueError(
-                fmt_error("X", "a 2-D array of shape (n_samples, n_features)", _describe(X))
+                fmt_error("X", "a 2-D array of shape (n_samples, n_features)", describe(X))
             )
         self.n_features = shape[1] if shape is not None else len(X[0])
         self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")

@@ -14,8 +14,8 @@ import numbers
 import numpy as np
 import torch
 
-from ._io import SamplerData, _describe, _kind
-from ._validation import fmt_error
+from .._validation import fmt_error
+from ._convert import SamplerData, container_kind, describe
 
 __all__ = ["Table", "TableData", "resolve_categorical"]
 
@@ -24,11 +24,9 @@ def resolve_categorical(X, spec, n_features: int, param: str = "categorical_feat
     """Column indices (sorted np.int64) named by ``spec``: "auto" (pandas categorical
     columns), indices (negative allowed), a boolean mask or column names."""
     if isinstance(spec, str) and spec == "auto":
-        if _kind(X) != "dataframe":
+        if container_kind(X) != "dataframe":
             raise ValueError(
-                fmt_error(
-                    param, '"auto" only for a pandas DataFrame', f'"auto" with {_describe(X)}'
-                )
+                fmt_error(param, '"auto" only for a pandas DataFrame', f'"auto" with {describe(X)}')
             )
         import pandas as pd
 
@@ -57,7 +55,7 @@ def resolve_categorical(X, spec, n_features: int, param: str = "categorical_feat
             out.append(int(v) % n_features)
         return np.unique(np.asarray(out, dtype=np.int64))
     if all(isinstance(v, str) for v in items):
-        if _kind(X) != "dataframe":
+        if container_kind(X) != "dataframe":
             raise ValueError(
                 fmt_error(param, "column indices or a mask (names need a DataFrame)", items)
             )
@@ -108,15 +106,15 @@ class Table:
     categorical ``codes`` (n, n_cat) int64 with ``categories`` per categorical column."""
 
     def __init__(self, X, categorical, *, all_categorical: bool = False, check_columns=None):
-        self.kind = _kind(X)
+        self.kind = container_kind(X)
         self.X_in = X
         if self.kind == "tensor":
             if X.ndim != 2:
                 raise ValueError(
-                    fmt_error("X", "a 2-D array of shape (n_samples, n_features)", _describe(X))
+                    fmt_error("X", "a 2-D array of shape (n_samples, n_features)", describe(X))
                 )
             if X.is_complex():
-                raise TypeError(fmt_error("X", "a real numeric tensor", _describe(X)))
+                raise TypeError(fmt_error("X", "a real numeric tensor", describe(X)))
             self.arr = None
         elif self.kind == "dataframe":
             self.arr = None
@@ -124,12 +122,12 @@ class Table:
             arr = np.asarray(X)
             if arr.ndim != 2:
                 raise ValueError(
-                    fmt_error("X", "a 2-D array of shape (n_samples, n_features)", _describe(arr))
+                    fmt_error("X", "a 2-D array of shape (n_samples, n_features)", describe(arr))
                 )
             self.arr = arr
         self.n, self.d = tuple(X.shape) if self.arr is None else self.arr.shape
         if self.n == 0 or self.d == 0:
-            raise ValueError(fmt_error("X", "at least one row and one column", _describe(X)))
+            raise ValueError(fmt_error("X", "at least one row and one column", describe(X)))
         self.columns = list(X.columns) if self.kind == "dataframe" else None
         cat = np.arange(self.d) if all_categorical else resolve_categorical(X, categorical, self.d)
         if check_columns is not None:  # the sampler's rules, before any conversion
@@ -167,7 +165,7 @@ class Table:
                         "X",
                         "numbers in the continuous columns (list the others in "
                         "categorical_features)",
-                        _describe(arr),
+                        describe(arr),
                     )
                 ) from None
         if arr.dtype not in (np.float32, np.float64):
@@ -262,7 +260,7 @@ class TableData(SamplerData):
     """`SamplerData` for a `Table`: the labels as for every sampler, X as the table."""
 
     def __init__(self, table: Table, y, device: torch.device):
-        self.x_kind, self.y_kind = table.kind, _kind(y)
+        self.x_kind, self.y_kind = table.kind, container_kind(y)
         self.X_in, self.y_in = table.X_in, y
         self.device = device
         self.table = table

@@ -1,0 +1,83 @@
+"""What the SMOTE family shares: ``k_neighbors`` and each class's neighbour graph."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from .._device import compute_dtype
+from .._io import host_numpy
+from .._validation import check_neighbours, fmt_error
+from ..base import BaseSampler, _clone
+from ..neighbors import NearestNeighbors, collect_stats, kneighbors
+
+__all__ = ["BaseSMOTE", "require_more_rows"]
+
+
+class BaseSMOTE(BaseSampler):
+    """The SMOTE family's base: ``k_neighbors`` (an int or a neighbours object) checked,
+    and `_graph`, a class's k nearest rows of the class. Children write
+    ``_fit_resample``; the ones that keep a fitted state for more rows (`SMOTE`'s
+    ``sample`` / ``iter_samples``) opt in with ``_fit``."""
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_neighbours(self.k_neighbors, "k_neighbors")
+
+    def _int_k(self) -> int:
+        """``k_neighbors``, for the variants that take an int only."""
+        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
+            raise TypeError(
+                fmt_error("k_neighbors", f"an int for {type(self).__name__}", self.k_neighbors)
+            )
+        return int(self.k_neighbors)
+
+    def _graph(self, Xc: torch.Tensor, label):
+        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""
+        Xc = Xc.to(compute_dtype(Xc.dtype))
+        n_c = Xc.shape[0]
+        k = self.k_neighbors
+        if isinstance(k, numbers.Integral):
+            require_more_rows(n_c, k, label)
+            with collect_stats() as stats:
+                nn = kneighbors(
+                    Xc,
+                    int(k),
+                    backend=self.backend,
+                    device=self.device_,
+                    max_memory=self.max_memory,
+                    return_distance=False,
+                )
+            self.backend_ = stats[-1].backend
+            return Xc, nn
+        est = _clone(k)
+        wanted = getattr(est, "n_neighbors", None)
+        if isinstance(wanted, numbers.Integral) and wanted > n_c:
+            raise ValueError(
+                fmt_error(
+                    "k_neighbors",
+                    f"an estimator asking for at most {n_c} neighbours (the rows of class "
+                    f"{label!r}; its first neighbour is the row itself)",
+                    k,
+                )
+            )
+        ours = isinstance(est, NearestNeighbors)
+        points = Xc if ours else host_numpy(Xc)
+        est.fit(points)
+        nn = torch.as_tensor(est.kneighbors(points, return_distance=False))[:, 1:]
+        self.backend_ = "estimator"
+        return Xc, nn.to(self.device_, torch.int64).contiguous()
+
+
+def require_more_rows(n_c: int, k: int, label) -> None:
+    """A class searched for ``k`` neighbours besides each row needs more than k rows."""
+    if n_c <= k:
+        raise ValueError(
+            fmt_error(
+                "k_neighbors",
+                f"smaller than the number of rows of class {label!r}, which has "
+                f"{n_c} (SMOTE needs k_neighbors + 1 rows in each class it over-samples)",
+                k,
+            )
+        )

@@ -32,6 +32,13 @@ class BaseUnderSampler(BaseSampler):
         """(r,) int64: the positions of the rows kept, in output order."""
         raise NotImplementedError
 
+    def _cleaned(self, data) -> torch.Tensor:
+        """(n_classes,) bool on the compute device: which classes ``sampling_strategy_``
+        resamples, by class code."""
+        return torch.tensor(
+            [c in self.sampling_strategy_ for c in data.classes], device=self.device_
+        )
+
     # neighbour searches shared by the methods ------------------------------------------
 
     def _points(self, data) -> torch.Tensor:

@@ -12,7 +12,7 @@ from .._validation import check_int, fmt_error
 from .._votes import mode_rows
 from ..neighbors import kneighbors
 from ._base import BaseCleaningSampler
-from ._tomek import tomek_links
+from ._tomek import links_among
 
 __all__ = ["CondensedNearestNeighbour", "OneSidedSelection"]
 
@@ -224,7 +224,5 @@ class OneSidedSelection(_SeededKNN):
 
     def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
         """Tomek links among the kept rows are removed too."""
-        cleaned = torch.tensor(
-            [c in self.sampling_strategy_ for c in data.classes], device=X.device
-        )
-        return under[~tomek_links(X[under], codes[under], cleaned, self._search())]
+        cleaned = self._cleaned(data)
+        return under[~links_among(X[under], codes[under], cleaned, self._search())]

@@ -13,9 +13,18 @@ from .._validation import check_bool, check_int, check_neighbours, fmt_error
 from .._votes import mode_rows
 from ._base import BaseCleaningSampler
 
-__all__ = ["EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN"]
+__all__ = ["EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN", "enn_keeps"]
 
 _KINDS = ("all", "mode")
+
+
+def enn_keeps(neighbour_codes: torch.Tensor, own: torch.Tensor, kind_sel: str) -> torch.Tensor:
+    """ENN's rule, (r,) bool: a row stays when the classes ``neighbour_codes`` (r, k) of
+    its neighbours agree with its own ``own`` (r,): all of them (``kind_sel="all"``) or
+    their most frequent (``"mode"``, ties to the smallest code)."""
+    if kind_sel == "mode":
+        return mode_rows(neighbour_codes) == own
+    return (neighbour_codes == own.unsqueeze(1)).all(1)
 
 
 def _check_kind(kind_sel) -> None:
@@ -51,12 +60,7 @@ class _ENNCore(BaseCleaningSampler):
                 kept.append(members)
                 continue
             nns, at = table[at : at + members.numel()], at + members.numel()
-            labels = codes[nns]
-            if kind_sel == "mode":
-                keep = mode_rows(labels) == ci
-            else:
-                keep = (labels == ci).all(1)
-            kept.append(members[keep])
+            kept.append(members[enn_keeps(codes[nns], codes[members], kind_sel)])
         return torch.cat(kept) if kept else codes.new_zeros(0)
 
     def _check_enn(self):

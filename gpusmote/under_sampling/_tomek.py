@@ -8,16 +8,18 @@ import torch
 from ..neighbors import kneighbors
 from ._base import BaseCleaningSampler
 
-__all__ = ["TomekLinks"]
+__all__ = ["TomekLinks", "tomek_links", "links_among"]
 
 
-def tomek_links(X, codes, cleaned: torch.Tensor, search: dict) -> torch.Tensor:
-    """(n,) bool: rows of the classes flagged in ``cleaned`` (per class code) that form a
-    Tomek link: their nearest row is of another class and has them as its nearest."""
-    nn = kneighbors(X, 1, return_distance=False, **search)[:, 0]
-    n = X.shape[0]
-    mutual = nn[nn] == torch.arange(n, device=X.device)
-    return mutual & (codes[nn] != codes) & cleaned[codes]
+def tomek_links(nearest: torch.Tensor, codes, cleaned: torch.Tensor, rows=None) -> torch.Tensor:
+    """TomekLinks' rule, (r,) bool: which of ``rows`` (default all; (r,) int64) belong to
+    a class flagged in ``cleaned`` (per class code) and form a Tomek link: their nearest
+    row is of another class and has them as its nearest. ``nearest`` (n,): each row's
+    nearest other row; ``codes`` (n,): each row's class code."""
+    rows = torch.arange(nearest.shape[0], device=nearest.device) if rows is None else rows
+    nn = nearest[rows]
+    own = codes[rows]
+    return (nearest[nn] == rows) & (codes[nn] != own) & cleaned[own]
 
 
 class TomekLinks(BaseCleaningSampler):
@@ -53,10 +55,13 @@ class TomekLinks(BaseCleaningSampler):
         self.max_memory = max_memory
 
     def _select(self, data) -> np.ndarray:
-        X = self._points(data)
-        codes = data.codes.to(self.device_)
-        cleaned = torch.tensor(
-            [c in self.sampling_strategy_ for c in data.classes], device=self.device_
-        )
-        links = tomek_links(X, codes, cleaned, self._search())
+        X, codes = self._points(data), data.codes.to(self.device_)
+        links = links_among(X, codes, self._cleaned(data), self._search())
         return (~links).nonzero().squeeze(1).cpu().numpy()
+
+
+def links_among(X, codes, cleaned: torch.Tensor, search: dict) -> torch.Tensor:
+    """(n,) bool: the rows of ``X`` that `tomek_links` flags, after one search for each
+    row's nearest other row."""
+    nearest = kneighbors(X, 1, return_distance=False, **search)[:, 0]
+    return tomek_links(nearest, codes, cleaned)

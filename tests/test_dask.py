@@ -365,23 +365,3 @@ def test_under_and_cleaning_jobs_on_other_data_keep_their_own_rows(client, frame
     for got, df in zip(dask.compute(*jobs), (frame, shifted), strict=True):
         assert len(got) < N
         pd.testing.assert_frame_equal(got, df.loc[got.index])
-
-
-def test_row_keys_are_splitmix64_of_seed_and_row():
-    """The under-samplers' per-row keys, now from `data._hash`'s finaliser, equal plain
-    uint64 SplitMix64 of (seed, row) (the numpy formula they were computed with)."""
-    from gpusmote.dask import _row_keys
-
-    def reference(seed, first, n):
-        with np.errstate(over="ignore"):
-            z = np.arange(first, first + n, dtype=np.uint64)
-            z = z + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            return z ^ (z >> np.uint64(31))
-
-    for seed in (0, 1, 2**31 - 1, 2**32 + 5, 2**63 - 1, 2**64 - 1):
-        for first in (0, 999, 2**40):
-            keys = _row_keys(seed, first, 500)
-            assert keys.dtype == np.uint64
-            np.testing.assert_array_equal(keys, reference(seed, first, 500))

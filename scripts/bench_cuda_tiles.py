@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from gpusmote._bench import machine_description, make_smote_data
-from gpusmote.neighbors import _memory, kneighbors
+from gpusmote.cli.bench import machine_description, make_smote_data
+from gpusmote.neighbors import cuda_tiles, kneighbors
 
 GRID = [  # (query tile, database tile, group)
     (4096, 65536, 1),
@@ -36,13 +36,13 @@ GRID = [  # (query tile, database tile, group)
 
 
 def time_shape(X, shape, k=5):
-    _memory._CUDA_QUERY_TILE, _memory._CUDA_DB_TILE, _memory._CUDA_GROUP = shape
-    kneighbors(X[:50_000], k, backend="torch")
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    _, ind = kneighbors(X, k, backend="torch")
-    torch.cuda.synchronize()
-    return time.perf_counter() - t0, ind
+    with cuda_tiles(*shape):
+        kneighbors(X[:50_000], k, backend="torch")
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        _, ind = kneighbors(X, k, backend="torch")
+        torch.cuda.synchronize()
+        return time.perf_counter() - t0, ind
 
 
 def main(argv=None):
@@ -52,7 +52,6 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true", help="only profile SMOTE")
     args = parser.parse_args(argv)
     dev = torch.device("cuda")
-    default = (_memory._CUDA_QUERY_TILE, _memory._CUDA_DB_TILE, _memory._CUDA_GROUP)
     print(f"Machine: {machine_description(dev)}", flush=True)
     rows = []
     for d in () if args.profile else (64, 32):
@@ -64,7 +63,6 @@ def main(argv=None):
             ref = ind if ref is None else ref
             rows.append({"n": args.n, "d": d, "shape": shape, "seconds": seconds, "same": same})
             print(f"| {args.n:,} | {d} | {shape} | {seconds:.3f} | {same} |", flush=True)
-    _memory._CUDA_QUERY_TILE, _memory._CUDA_DB_TILE, _memory._CUDA_GROUP = default
     result = {"machine": machine_description(dev), "rows": rows}
     if args.profile:
         from gpusmote import SMOTE

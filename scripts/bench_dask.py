@@ -103,7 +103,7 @@ def main(argv=None):
 
     from dask_parquet_example import write_input
 
-    from gpusmote._bench import machine_description
+    from gpusmote.cli.bench import machine_description
 
     with tempfile.TemporaryDirectory(prefix="gpusmote-bench-dask-") as tmp:
         data = Path(args.data) if args.data else Path(tmp) / "input.parquet"

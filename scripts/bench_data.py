@@ -100,7 +100,7 @@ def main(argv=None):
         return
     import torch
 
-    from gpusmote._bench import machine_description
+    from gpusmote.cli.bench import machine_description
 
     results = {}
     for _ in range(args.repeat):

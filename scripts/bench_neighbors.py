@@ -12,7 +12,7 @@ float32 matmul rate) and the machine it ran on; the peak-memory probe runs on th
 
 import argparse
 
-from gpusmote._bench import run_neighbors
+from gpusmote.cli.bench import run_neighbors
 
 
 def main(argv=None):

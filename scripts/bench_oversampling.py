@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import gpusmote
-from gpusmote._bench import _race, machine_description, make_smote_data
+from gpusmote.cli.bench import machine_description, make_smote_data, race
 
 
 def variants():
@@ -110,7 +110,7 @@ def _row(name, ours, theirs, params, X, y, device, repeat) -> str:
         ),
         "imblearn": (lambda: theirs(random_state=0, **params).fit_resample(X, y), cpu),
     }
-    timed = _race(engines, repeat)
+    timed = race(engines, repeat)
     (g, (Xg, _)), (i, (Xi, _)) = timed["gpusmote"], timed["imblearn"]
     if Xg.shape != Xi.shape:
         same = f"no ({len(Xg) - len(y):,} vs {len(Xi) - len(y):,} new rows)"

@@ -6,7 +6,7 @@
     python scripts/bench_real.py --contention       # with a busy process on one core
 
 Data: the four bundled datasets and the named, seeded generators of
-``gpusmote.datasets._generators``: a credit-card-shaped table (28 unit-scale columns
+``gpusmote.datasets.make_dataset``: a credit-card-shaped table (28 unit-scale columns
 beside Time in seconds and Amount, 0.17 % minority, up to 284,807 rows), integer
 features, 40 % duplicate rows, heavy tails, one column offset by 1e6, and widths from 2
 to 50,000 features. All float32, as deep-learning users have them.
@@ -33,9 +33,9 @@ import warnings
 import numpy as np
 import torch
 
-from gpusmote._bench import _race, machine_description
+from gpusmote.cli.bench import machine_description, race
 from gpusmote.datasets import load
-from gpusmote.datasets._generators import make
+from gpusmote.datasets import make_dataset as make
 from gpusmote.neighbors import collect_stats, kneighbors
 
 SAMPLERS = [
@@ -158,7 +158,7 @@ def _row(name: str, X, y, task: str, repeat: int) -> str:
     engines["gpusmote"] = (counted, dev)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        times = _race(engines, repeat, log=f"{name} {task}")
+        times = race(engines, repeat, log=f"{name} {task}")
     ours = times["gpusmote"][0]
     peers = {k: v[0] for k, v in times.items() if k != "gpusmote"}
     peer = peers.get("sklearn auto", peers.get("imblearn"))

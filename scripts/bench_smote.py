@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-from gpusmote._bench import SMOTE_SIZES as SIZES
-from gpusmote._bench import make_smote_data as make_data
+from gpusmote.cli.bench import SMOTE_SIZES as SIZES
+from gpusmote.cli.bench import make_smote_data as make_data
 
 
 def _hwm():
@@ -100,7 +100,7 @@ def main(argv=None):
         return
     import torch
 
-    from gpusmote._bench import copy_bandwidth, machine_description
+    from gpusmote.cli.bench import copy_bandwidth, machine_description
 
     device = torch.device(args.device)
     rates = copy_bandwidth(device) if device.type == "cuda" else None

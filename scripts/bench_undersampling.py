@@ -18,7 +18,7 @@ import torch
 
 import gpusmote.combine
 import gpusmote.under_sampling as ours
-from gpusmote._bench import _race, machine_description, make_smote_data
+from gpusmote.cli.bench import machine_description, make_smote_data, race
 
 BIG = [
     ("RandomUnderSampler", {"random_state": 0}),
@@ -58,7 +58,7 @@ def _row(name, params, X, y, device, repeat) -> str:
     label = name + "".join(f" {k}={v}" for k, v in params.items() if k != "random_state")
     shape = f"{len(y):,} x {X.shape[1]} ({int(y.sum()):,})"
     try:
-        timed = _race(
+        timed = race(
             {
                 "gpusmote": (lambda: a.fit_resample(X, y), device),
                 "imblearn": (lambda: b.fit_resample(X, y), cpu),
@@ -66,7 +66,7 @@ def _row(name, params, X, y, device, repeat) -> str:
             repeat,
         )
     except MemoryError as exc:  # NearMiss-2: imbalanced-learn's full distance matrix
-        g = _race({"gpusmote": (lambda: a.fit_resample(X, y), device)}, repeat)["gpusmote"][0]
+        g = race({"gpusmote": (lambda: a.fit_resample(X, y), device)}, repeat)["gpusmote"][0]
         return f"| {label} | {shape} | out of memory ({exc}) | {g:.2f} | n/a | n/a |"
     (g, (Xg, _)), (i, (Xi, _)) = timed["gpusmote"], timed["imblearn"]
     if hasattr(b, "sample_indices_"):

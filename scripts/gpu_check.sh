@@ -53,7 +53,7 @@ step() {  # step NAME SECONDS COMMAND...: run with a timeout, log it, record its
 # 1. floors
 step floors 45 python3 - "$out/floors.json" "$device" <<'PY'
 import json, sys, torch
-from gpusmote._bench import copy_bandwidth, machine_description, matmul_rate
+from gpusmote.cli.bench import copy_bandwidth, machine_description, matmul_rate
 dev = torch.device(sys.argv[2])
 r = {"machine": machine_description(dev), "matmul_fp32_gflops": matmul_rate(dev) / 1e9,
      **{f"copy_{k}_gbs": v / 1e9 for k, v in copy_bandwidth(dev).items()}}

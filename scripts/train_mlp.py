@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gpusmote import SMOTE
-from gpusmote._demo import classification_report, stratified_split
+from gpusmote.cli.demo import classification_report, stratified_split
 from gpusmote.data import ResampledDataset
 from gpusmote.datasets import list_datasets, load
 

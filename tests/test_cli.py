@@ -130,7 +130,7 @@ def _umask():
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, frame, monkeypatch, capsys):
-    import gpusmote._files as files
+    import gpusmote.cli._files as files
 
     src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
     frame.to_csv(src, index=False)

@@ -43,3 +43,20 @@ def test_dockerfiles(name):
     assert re.search(r"^FROM \S+", text, flags=re.M)
     for path in re.findall(r"^COPY (\S+)", text, flags=re.M):
         assert (ROOT / path).exists(), path  # build context is the repository root
+
+
+def test_scripts_use_public_names_only():
+    """Benchmarks and examples import what users can import: no private gpusmote module
+    or name (a private one may change without notice)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    private = re.compile(
+        r"(from|import)\s+gpusmote[\w.]*\._|from\s+gpusmote[\w.]*\s+import\s+[^\n]*\b_\w"
+    )
+    offenders = []
+    for path in sorted((root / "scripts").glob("*")):
+        if path.suffix in (".py", ".sh"):
+            offenders += [f"{path.name}: {m.group(0)}" for m in private.finditer(path.read_text())]
+    assert offenders == []

@@ -13,6 +13,7 @@ Examples
 ((5472, 10), 559)
 """
 
+from ._generators import GENERATORS, make_dataset
 from ._load import (
     DATASETS,
     list_datasets,
@@ -26,6 +27,8 @@ from ._load import (
 
 __all__ = [
     "DATASETS",
+    "GENERATORS",
+    "make_dataset",
     "list_datasets",
     "load",
     "load_abalone19",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GENERATORS", "make"]
+__all__ = ["GENERATORS", "make_dataset"]
 
 # Seconds in the two days of the public credit-card fraud table, and its largest Amount.
 _CC_SECONDS = 172_792
@@ -111,7 +111,7 @@ GENERATORS = {
 }
 
 
-def make(name: str, n: int | None = None, d: int | None = None, *, seed: int = 0):
+def make_dataset(name: str, n: int | None = None, d: int | None = None, *, seed: int = 0):
     """``(X, y)`` of generator ``name`` (default size when ``n`` / ``d`` are None)."""
     kwargs = {"seed": seed}
     if n is not None:

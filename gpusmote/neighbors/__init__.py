@@ -3,6 +3,7 @@
 from ._api import SearchStats, collect_stats, kneighbors
 from ._estimator import NearestNeighbors
 from ._faiss import FaissFlat, FaissHNSW, FaissIVF
+from ._memory import cuda_tiles
 
 __all__ = [
     "kneighbors",
@@ -12,4 +13,5 @@ __all__ = [
     "FaissFlat",
     "FaissIVF",
     "FaissHNSW",
+    "cuda_tiles",
 ]

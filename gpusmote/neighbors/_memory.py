@@ -6,12 +6,13 @@ never holds more than ``max_memory`` of working memory, whatever ``n``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from .._device import resolve_budget
-from .._validation import fmt_error
+from .._validation import check_int, fmt_error
 
 __all__ = [
     "resolve_budget",
@@ -72,6 +73,23 @@ _CPU_DB_TILE = 16384
 _CUDA_QUERY_TILE = 8192
 _CUDA_DB_TILE = 65536
 _CUDA_GROUP = GROUP
+
+
+@contextmanager
+def cuda_tiles(query_tile: int, db_tile: int, group: int):
+    """Plan CUDA searches inside the block with this (query tile, database tile,
+    prefilter group) shape instead of the measured default: for benchmarks that sweep
+    tile shapes (``scripts/bench_cuda_tiles.py``). The results do not depend on the
+    tiles. Process-wide: not for use while other threads search."""
+    global _CUDA_QUERY_TILE, _CUDA_DB_TILE, _CUDA_GROUP
+    saved = _CUDA_QUERY_TILE, _CUDA_DB_TILE, _CUDA_GROUP
+    _CUDA_QUERY_TILE = check_int(query_tile, "query_tile", minimum=1)
+    _CUDA_DB_TILE = check_int(db_tile, "db_tile", minimum=1)
+    _CUDA_GROUP = check_int(group, "group", minimum=1)
+    try:
+        yield
+    finally:
+        _CUDA_QUERY_TILE, _CUDA_DB_TILE, _CUDA_GROUP = saved
 
 
 @dataclass(frozen=True)

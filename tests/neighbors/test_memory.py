@@ -80,7 +80,7 @@ def test_working_memory_within_max_memory_on_wide_rows(n, d, budget, ties):
     """Embedding widths up to 50,000 features, with the tie finish too (every row ten
     times: all rows tie at distance 0 past the k-th): the probe, the float64 scores and
     the finish stay within ``max_memory``."""
-    from gpusmote.datasets._generators import make
+    from gpusmote.datasets import make_dataset as make
     from gpusmote.neighbors import collect_stats
 
     X, _ = make("wide", n, d)
@@ -92,3 +92,22 @@ def test_working_memory_within_max_memory_on_wide_rows(n, d, budget, ties):
         peak, (dist, ind) = _peak_torch_bytes(lambda: kneighbors(X, 5, max_memory=budget))
     assert peak - (dist.nbytes + ind.nbytes) <= budget, (peak, budget)
     assert (stats[0].rechecked == n) if ties else (stats[0].rechecked == 0)
+
+
+def test_cuda_tiles_override_the_plan_inside_the_block_only():
+    from gpusmote.neighbors import cuda_tiles
+    from gpusmote.neighbors._memory import plan_torch
+
+    cuda = torch.device("cuda")  # planning only reads the device type
+
+    def plan():
+        return plan_torch(n=200_000, m=200_000, d=32, kc=8, itemsize=4, device=cuda, budget=2**34)
+
+    before = plan()
+    with cuda_tiles(1024, 4096, 32):
+        inside = plan()
+    assert (inside.query_tile, inside.db_tile, inside.group) == (1024, 4096, 32)
+    assert plan() == before != inside
+    with pytest.raises(ValueError, match="group"):
+        with cuda_tiles(1024, 4096, 0):
+            pass

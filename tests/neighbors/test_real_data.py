@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from gpusmote.datasets import load
-from gpusmote.datasets._generators import GENERATORS, make
+from gpusmote.datasets import GENERATORS, load
+from gpusmote.datasets import make_dataset as make
 from gpusmote.neighbors import SearchStats, collect_stats, kneighbors
 from gpusmote.neighbors._api import _n_candidates
 

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import torch
 
-from .neighbors import kneighbors
-from .neighbors._backend import resolve_auto_backend
-from .neighbors._memory import resolve_budget
+from .._device import resolve_budget
+from ..neighbors import kneighbors
+from ..neighbors._backend import resolve_auto_backend
 
 __all__ = [
     "run_neighbors",
@@ -31,6 +31,8 @@ __all__ = [
     "bench_neighbors",
     "format_table",
     "peak_rss_probe",
+    "race",
+    "SMOTE_SIZES",
 ]
 
 SIZES = {
@@ -105,7 +107,7 @@ def copy_bandwidth(device: torch.device, nbytes: int = 1 << 30) -> dict:
     return result
 
 
-def _race(engines: dict, repeat: int, log: str | None = None) -> dict:
+def race(engines: dict, repeat: int, log: str | None = None) -> dict:
     """Best seconds and last result of each engine, run round-robin ``repeat`` times.
 
     Interleaving spreads a noisy neighbour's slow spells over every engine instead of
@@ -206,7 +208,7 @@ def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, Sk
     if SkNN is not None:
         sklearn = SkNN(n_neighbors=k, algorithm="brute")
         engines["sklearn_s"] = (lambda: sklearn.fit(X).kneighbors()[1], cpu)
-    timed = _race(engines, reps, log=f"n={n:,} d={d}")
+    timed = race(engines, reps, log=f"n={n:,} d={d}")
     row = {"n": n, "d": d, "k": k, "gpusmote_faiss_s": None, "faiss_s": None}
     row["sklearn_s"] = row["agree"] = None
     row.update({name: seconds for name, (seconds, _) in timed.items()})
@@ -262,7 +264,7 @@ def format_table(result: dict) -> str:
 _PROBE = """
 import numpy as np, torch
 from gpusmote.neighbors import kneighbors
-from gpusmote.neighbors._memory import resolve_budget
+from gpusmote._device import resolve_budget
 
 def hwm():
     with open("/proc/self/status") as f:
@@ -351,7 +353,7 @@ def _smote_row(name: str, device, repeat: int, SMOTE, ImbSMOTE) -> str:
     }
     if ImbSMOTE is not None:
         engines["imblearn"] = (lambda: ImbSMOTE(random_state=0).fit_resample(X, y), cpu)
-    timed = _race(engines, repeat)
+    timed = race(engines, repeat)
     ours = timed["gpusmote"][0]
     if ImbSMOTE is None:
         return f"| {name} | {n:,} x {d} | {n_min:,} | n/a | {ours:.2f} | n/a | n/a |"
@@ -369,7 +371,7 @@ def run_smote(size: str, *, device="cpu", repeat: int = 2) -> str:
     ``size`` "small": case (a); "medium": (a) and (b). Peak memory needs a fresh process
     per run: ``scripts/bench_smote.py`` measures it.
     """
-    from .over_sampling import SMOTE
+    from ..over_sampling import SMOTE
 
     try:
         from imblearn.over_sampling import SMOTE as ImbSMOTE

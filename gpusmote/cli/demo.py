@@ -7,9 +7,9 @@ import time
 import numpy as np
 import torch
 
-from ._device import resolve_device
-from .datasets import DATASETS, load
-from .over_sampling import SMOTE
+from .._device import resolve_device
+from ..datasets import DATASETS, load
+from ..over_sampling import SMOTE
 
 __all__ = ["run_demo", "stratified_split", "train_logistic", "classification_report"]
 

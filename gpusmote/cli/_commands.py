@@ -1,21 +1,21 @@
-"""The ``gpusmote`` command: ``demo``, ``resample``, ``bench`` and ``info``."""
+"""What each ``gpusmote`` command does: ``info``, ``bench``, ``demo``, ``resample``."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["info", "bench", "demo", "resample"]
 
-STRATEGY_WORDS = ("auto", "minority", "not minority", "not majority", "all")
+# the samplers `gpusmote resample --method` offers
+METHODS = ("smote",)
 
 
-def _info(args) -> int:
+def info(args) -> int:
     import numpy
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     print(f"gpusmote {__version__}")
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, numpy {numpy.__version__}")
@@ -48,9 +48,9 @@ def _info(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    from ._bench import run_neighbors, run_smote
-    from ._device import resolve_device
+def bench(args) -> int:
+    from .._device import resolve_device
+    from .bench import run_neighbors, run_smote
 
     device = resolve_device(args.device)
     missing = []
@@ -77,8 +77,8 @@ def _bench(args) -> int:
     return 0
 
 
-def _demo(args) -> int:
-    from ._demo import run_demo
+def demo(args) -> int:
+    from .demo import run_demo
 
     try:
         run_demo(args.dataset, device=args.device, seed=args.seed, plot=args.plot)
@@ -88,22 +88,10 @@ def _demo(args) -> int:
     return 0
 
 
-def _sampling_strategy(text: str):
-    if text in STRATEGY_WORDS:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a float in (0, 1] or one of {', '.join(STRATEGY_WORDS)}; got {text!r}"
-        ) from None
-    return value
-
-
-def _resample(args) -> int:
+def resample(args) -> int:
+    from ..over_sampling import SMOTE
     from ._files import InputError, atomic_output, detect_format, read_table, write_table
     from ._progress import Progress
-    from .over_sampling import SMOTE
 
     steps = ["reading", "neighbour search", "generation", "writing"]
     progress = Progress(steps, enabled=not args.quiet)
@@ -115,7 +103,8 @@ def _resample(args) -> int:
         try:
             progress.step("reading")
             table = read_table(in_path, args.target)
-            smote = SMOTE(
+            sampler = {"smote": SMOTE}[args.method]
+            smote = sampler(
                 sampling_strategy=args.sampling_strategy,
                 k_neighbors=args.k_neighbors,
                 random_state=args.seed,
@@ -156,67 +145,3 @@ def _codes(y):
 
     values = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
     return np.unique(values, return_inverse=True)[1].reshape(-1)
-
-
-def _parser() -> argparse.ArgumentParser:
-    from ._demo import DEFAULT_DATASET
-    from .datasets import list_datasets
-
-    parser = argparse.ArgumentParser(
-        prog="gpusmote", description="Resampling for imbalanced data on the GPU or CPU."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser(
-        "demo", help="minority recall before and after SMOTE on bundled real data"
-    )
-    demo.add_argument("--dataset", choices=list_datasets(), default=DEFAULT_DATASET)
-    demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    demo.add_argument("--plot", metavar="FILE", help="also write a PNG of a 2-D PCA projection")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(func=_demo)
-
-    res = sub.add_parser("resample", help="resample a table file (CSV, Parquet, .npy, .npz, .pt)")
-    res.add_argument("input", help="input file; format from the extension")
-    res.add_argument("-o", "--output", required=True, help="output file; format from the extension")
-    res.add_argument(
-        "--target",
-        required=True,
-        help="label column (name; column index for .npy; array key for .npz/.pt)",
-    )
-    res.add_argument("--method", choices=["smote"], default="smote")
-    res.add_argument("--k-neighbors", type=int, default=5)
-    res.add_argument(
-        "--sampling-strategy",
-        type=_sampling_strategy,
-        default="auto",
-        help="auto, minority, ..., or a float",
-    )
-    res.add_argument("--device", default="auto")
-    res.add_argument("--backend", default="auto")
-    res.add_argument("--seed", type=int, default=None)
-    res.add_argument("--plot", metavar="FILE", help="also write a PNG of a 2-D PCA projection")
-    res.add_argument("--force", action="store_true", help="replace an existing output")
-    res.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    res.set_defaults(func=_resample)
-
-    bench = sub.add_parser(
-        "bench", help="neighbour search and SMOTE vs scikit-learn / imbalanced-learn"
-    )
-    bench.add_argument("--size", choices=["small", "medium"], default="small")
-    bench.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    bench.add_argument("--json", help="also write the neighbour results to this JSON file")
-    bench.set_defaults(func=_bench)
-
-    info = sub.add_parser("info", help="versions, devices and neighbour backends")
-    info.set_defaults(func=_info)
-    return parser
-
-
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

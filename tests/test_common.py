@@ -52,6 +52,16 @@ def _all_public_samplers():
     return {c for c in found if issubclass(c, BaseSampler)}
 
 
+def test_every_parameter_is_documented_in_its_class():
+    """help() shows each parameter: the shared descriptions are filled in (gpusmote._docs),
+    not referred to ("as for SMOTE")."""
+    for Sampler in _all_public_samplers():
+        doc = Sampler.__doc__
+        assert not re.search(r"^\s*\{\w+\}$", doc, re.M), Sampler
+        for name in Sampler._param_names():
+            assert re.search(rf"^    {name} :", doc, re.M), (Sampler, name)
+
+
 def test_every_sampler_follows_the_template():
     """No sampler writes its own fit or fit_resample: each is BaseSampler's, which checks,
     prepares, calls the sampler's _fit_resample and builds the output."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._docs import fill_doc
 from .._io import Passed
 from .._validation import fmt_error
 from ..base import BaseSampler, _clone
@@ -46,17 +47,21 @@ class _SMOTEThenClean(BaseSampler):
         return Passed(*cleaner.fit_resample(X_res, y_res))
 
 
+@fill_doc
 class SMOTEENN(_SMOTEThenClean):
     """SMOTE, then EditedNearestNeighbours over every class; imbalanced-learn compatible.
 
     Parameters
     ----------
-    sampling_strategy, random_state : for the default SMOTE
-    smote : None or an over-sampler (cloned); default ``SMOTE(sampling_strategy,
-        random_state)``
-    enn : None or a cleaning sampler (cloned); default
-        ``EditedNearestNeighbours(sampling_strategy="all")``
-    device, backend, max_memory : for the default SMOTE and ENN
+    {sampling_strategy_combine}
+    {random_state}
+    {smote_for_combine}
+    enn : None or a cleaning sampler with ``fit_resample``, default=None
+        Cloned and run on SMOTE's output; None:
+        ``EditedNearestNeighbours(sampling_strategy="all")``.
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------
@@ -100,11 +105,20 @@ class SMOTEENN(_SMOTEThenClean):
         )
 
 
+@fill_doc
 class SMOTETomek(_SMOTEThenClean):
     """SMOTE, then TomekLinks over every class; imbalanced-learn compatible.
 
-    Parameters: as `SMOTEENN`, with ``tomek`` (default
-    ``TomekLinks(sampling_strategy="all")``) in place of ``enn``.
+    Parameters
+    ----------
+    {sampling_strategy_combine}
+    {random_state}
+    {smote_for_combine}
+    tomek : None or a cleaning sampler with ``fit_resample``, default=None
+        Cloned and run on SMOTE's output; None: ``TomekLinks(sampling_strategy="all")``.
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

@@ -6,6 +6,7 @@ import warnings
 
 import torch
 
+from .._docs import fill_doc
 from .._strategy import resolve
 from .._validation import check_finite, check_int, fmt_error
 from ..neighbors import kneighbors
@@ -15,6 +16,7 @@ __all__ = ["smote_batch"]
 _warned = False
 
 
+@fill_doc
 def smote_batch(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -35,7 +37,8 @@ def smote_batch(
     x : tensor (b, d), floating
     y : tensor (b,), integer labels, same device
     k_neighbors : int
-    sampling_strategy : as for `gpusmote.SMOTE` (counts are those of the batch)
+    {sampling_strategy_over}
+        The class counts are those of the batch.
     generator : torch.Generator, optional
         Draws on the batch's device; default: torch's default generator for that device.
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
+from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
@@ -18,6 +19,7 @@ from ..neighbors import kneighbors
 __all__ = ["ADASYN"]
 
 
+@fill_doc
 class ADASYN(BaseSampler):
     """Adaptive Synthetic sampling, imbalanced-learn compatible.
 
@@ -30,8 +32,14 @@ class ADASYN(BaseSampler):
 
     Parameters
     ----------
-    sampling_strategy, random_state, device, backend, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_over}
+    {random_state}
     n_neighbors : int, default=5
+        Neighbours of each row, among all rows for its weight and among its class's rows
+        for the interpolation.
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

@@ -7,6 +7,7 @@ import warnings
 import torch
 
 from .._device import compute_dtype
+from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
@@ -55,6 +56,7 @@ class _WholeSetSMOTE(BaseSMOTE):
         return _Searched(data, dev, X_all, data.codes.to(dev), self._search(), self._int_k(), m)
 
 
+@fill_doc
 class BorderlineSMOTE(_WholeSetSMOTE):
     """Borderline-SMOTE, imbalanced-learn compatible.
 
@@ -68,10 +70,18 @@ class BorderlineSMOTE(_WholeSetSMOTE):
 
     Parameters
     ----------
-    sampling_strategy, random_state, k_neighbors, device, backend, max_memory : as for
-        `gpusmote.SMOTE` (``k_neighbors`` as an int here)
+    {sampling_strategy_over}
+    {random_state}
+    k_neighbors : int, default=5
+        Neighbours per danger row: among its class's rows ("borderline-1") or all rows
+        ("borderline-2").
     m_neighbors : int, default=10
-    kind : {"borderline-1", "borderline-2"}
+        Neighbours of each row among all rows (itself excluded) that decide whether it
+        is in danger.
+    kind : {"borderline-1", "borderline-2"}, default="borderline-1"
+    {device}
+    {backend}
+    {max_memory}
 
     Attributes
     ----------

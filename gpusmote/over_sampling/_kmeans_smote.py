@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows, host_numpy
 from .._random import Stream
@@ -19,6 +20,7 @@ from ._base import BaseSMOTE
 __all__ = ["KMeansSMOTE"]
 
 
+@fill_doc
 class KMeansSMOTE(BaseSMOTE):
     """K-Means SMOTE, imbalanced-learn compatible.
 
@@ -38,8 +40,11 @@ class KMeansSMOTE(BaseSMOTE):
 
     Parameters
     ----------
-    sampling_strategy, random_state, device, backend, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_over}
+    {random_state}
     k_neighbors : int or object with ``kneighbors``, default=2
+        Neighbours per row among the class's rows of its cluster; an object is used as
+        by `gpusmote.SMOTE`.
     kmeans_estimator : None, int or clustering estimator
         None: ``gpusmote.cluster.KMeans(random_state=random_state)`` (8 clusters); an
         int: that many clusters; or any estimator with ``fit_predict`` (or ``fit`` and
@@ -49,6 +54,9 @@ class KMeansSMOTE(BaseSMOTE):
         "auto": the class's share of the rows to generate, halved.
     density_exponent : "auto" or float, default="auto"
         "auto": ``0.16 * log_1.6(n)^1.8`` for a cluster with ``n`` rows of the class.
+    {device}
+    {backend}
+    {max_memory}
 
     Attributes
     ----------

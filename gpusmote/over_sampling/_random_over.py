@@ -6,6 +6,7 @@ import numbers
 
 import torch
 
+from .._docs import fill_doc
 from .._io import Kept, NewRows
 from .._random import Stream
 from .._validation import fmt_error
@@ -14,6 +15,7 @@ from ..base import BaseSampler
 __all__ = ["RandomOverSampler"]
 
 
+@fill_doc
 class RandomOverSampler(BaseSampler):
     """Over-sample by drawing rows of each class with replacement.
 
@@ -24,11 +26,12 @@ class RandomOverSampler(BaseSampler):
 
     Parameters
     ----------
-    sampling_strategy, random_state : as for `gpusmote.SMOTE`
+    {sampling_strategy_over}
+    {random_state}
     shrinkage : float, dict or None
         None: a plain bootstrap. A float (or ``{class: float}``) >= 0: the smoothing
         factor of the smoothed bootstrap.
-    device : keyword-only, as for `gpusmote.SMOTE`
+    {device}
 
     Attributes
     ----------

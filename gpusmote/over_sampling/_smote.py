@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._docs import fill_doc
 from .._interpolate import differences_overflow, interpolate_into
 from .._io import NewRows
 from .._random import Stream
@@ -13,28 +14,10 @@ from ._base import BaseSMOTE
 
 __all__ = ["SMOTE"]
 
-_SHARED_DOC = """
-    sampling_strategy : float, str, dict or callable, default="auto"
-        Which classes to over-sample and to how many rows, as in imbalanced-learn: a float
-        (binary only) is the minority/majority ratio after resampling; "minority", "not
-        minority", "not majority", "all", "auto" (= "not majority"); a dict
-        ``{class: rows after resampling}``; or a callable ``y -> dict``.
-    random_state : None, int, numpy.random.RandomState or torch.Generator
-        None, an int or a RandomState reproduce imbalanced-learn's draws (an int gives
-        every class a fresh ``RandomState(seed)``, a RandomState is shared by the classes;
-        None is a fresh OS-seeded stream, never numpy's global one). A ``torch.Generator``
-        draws on its own device instead: fastest, same distribution, not the same rows.
-    device : "auto", "cpu", "cuda" or torch.device, keyword-only
-        Where to compute. "auto": the device of a tensor ``X``, else CUDA when available,
-        else the CPU. The output goes back where the input was.
-    backend, max_memory : keyword-only
-        Passed to `gpusmote.neighbors.kneighbors` for the neighbour search.
-"""
 
-
+@fill_doc
 class SMOTE(BaseSMOTE):
-    __doc__ = (
-        """Synthetic Minority Over-sampling Technique, imbalanced-learn compatible.
+    """Synthetic Minority Over-sampling Technique, imbalanced-learn compatible.
 
     Each new row is ``x + u * (x_nn - x)`` with ``x`` a row of the class, ``x_nn`` one of
     its ``k_neighbors`` nearest rows of the same class and ``u ~ U[0, 1)``. With the same
@@ -44,12 +27,13 @@ class SMOTE(BaseSMOTE):
     itself, so data with exact duplicates can differ).
 
     Parameters
-    ----------"""
-        + _SHARED_DOC
-        + """    k_neighbors : int or object with ``kneighbors``, default=5
-        Neighbours per row. An object (gpusmote's or scikit-learn's ``NearestNeighbors``)
-        is cloned, fitted on each class and asked for its neighbours; its first column
-        (the row itself) is dropped, as imbalanced-learn does.
+    ----------
+    {sampling_strategy_over}
+    {random_state}
+    {k_neighbors}
+    {device}
+    {backend}
+    {max_memory}
 
     Attributes
     ----------
@@ -75,7 +59,6 @@ class SMOTE(BaseSMOTE):
     >>> bool((X_res[:100] == X).all())
     True
     """
-    )
 
     def __init__(
         self,

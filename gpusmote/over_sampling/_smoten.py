@@ -6,6 +6,7 @@ import numbers
 
 import torch
 
+from .._docs import fill_doc
 from .._io import TableRows
 from .._random import Stream
 from .._votes import mode_rows
@@ -17,6 +18,7 @@ from ._smotenc import _TableSampler
 __all__ = ["SMOTEN"]
 
 
+@fill_doc
 class SMOTEN(_TableSampler):
     """SMOTE for Nominal features, imbalanced-learn compatible.
 
@@ -35,10 +37,14 @@ class SMOTEN(_TableSampler):
     categorical_encoder : None or an encoder such as ``OrdinalEncoder``
         Only its categories (and their order, which breaks ties in the vote) are used.
         None: each column's sorted unique values.
-    sampling_strategy, random_state, device, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_over}
+    {random_state}
     k_neighbors : int or object with ``kneighbors``, default=5
-        An object is given the class's full distance matrix (``metric="precomputed"``),
-        as imbalanced-learn does: memory quadratic in the class's rows.
+        Neighbours per row among the rows of its class (itself included in the vote). An
+        object is given the class's full distance matrix (``metric="precomputed"``), as
+        imbalanced-learn does: memory quadratic in the class's rows.
+    {device}
+    {max_memory}
 
     Attributes
     ----------

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
+from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import Table, TableData, TableRows
 from .._random import Stream
@@ -99,6 +100,7 @@ class _TableSampler(BaseSMOTE):
         pass
 
 
+@fill_doc
 class SMOTENC(_TableSampler):
     """SMOTE for Nominal and Continuous features, imbalanced-learn compatible.
 
@@ -120,8 +122,12 @@ class SMOTENC(_TableSampler):
     categorical_encoder : None or an encoder such as ``OneHotEncoder``
         Only its categories (and their order) are used: it must keep one output column
         per category. None: each column's sorted unique values.
-    sampling_strategy, random_state, k_neighbors, device, backend, max_memory : as for
-        `gpusmote.SMOTE`
+    {sampling_strategy_over}
+    {random_state}
+    {k_neighbors}
+    {device}
+    {backend}
+    {max_memory}
 
     Attributes
     ----------

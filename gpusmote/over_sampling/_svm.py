@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows, host_numpy
 from .._random import Stream
@@ -19,6 +20,7 @@ from ._borderline import _WholeSetSMOTE
 __all__ = ["SVMSMOTE"]
 
 
+@fill_doc
 class SVMSMOTE(_WholeSetSMOTE):
     """SVM-SMOTE, imbalanced-learn compatible.
 
@@ -32,13 +34,20 @@ class SVMSMOTE(_WholeSetSMOTE):
 
     Parameters
     ----------
-    sampling_strategy, random_state, k_neighbors, device, backend, max_memory : as for
-        `gpusmote.SMOTE` (``k_neighbors`` as an int here)
+    {sampling_strategy_over}
+    {random_state}
+    {k_neighbors_int}
     m_neighbors : int, default=10
+        Neighbours of each support vector among all rows (itself excluded) that decide
+        whether it is noise, in danger or safe.
     svm_estimator : estimator with ``fit`` and ``support_``, optional
         Default: scikit-learn's ``SVC(gamma="scale", random_state=random_state)`` (needs
         scikit-learn). It is cloned and fitted on the host: SVMs here run on the CPU.
     out_step : float in [0, 1], default=0.5
+        How far a safe support vector's new rows may extrapolate away from it.
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

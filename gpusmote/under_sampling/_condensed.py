@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._random import Stream, check_random_state
 from .._validation import check_int, fmt_error
 from .._votes import mode_rows
@@ -127,6 +128,7 @@ class _SeededKNN(BaseCleaningSampler):
         return under
 
 
+@fill_doc
 class CondensedNearestNeighbour(_SeededKNN):
     """Condensed nearest neighbour, imbalanced-learn compatible.
 
@@ -139,11 +141,13 @@ class CondensedNearestNeighbour(_SeededKNN):
 
     Parameters
     ----------
-    sampling_strategy : the classes to under-sample ("auto" = "not minority")
-    random_state : None, int or numpy.random.RandomState
-    n_neighbors : None (1), int or a KNeighborsClassifier
-    n_seeds_S : int, default=1
-    device, backend, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_clean}
+    {random_state_numpy}
+    {n_neighbors_knn_rule}
+    {n_seeds_S}
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------
@@ -191,6 +195,7 @@ class CondensedNearestNeighbour(_SeededKNN):
         return chosen
 
 
+@fill_doc
 class OneSidedSelection(_SeededKNN):
     """One-sided selection, imbalanced-learn compatible.
 
@@ -199,7 +204,15 @@ class OneSidedSelection(_SeededKNN):
     misclassifies. Tomek links among the kept rows are then removed. Same
     ``sample_indices_`` as imbalanced-learn for the same integer ``random_state``.
 
-    Parameters: as `CondensedNearestNeighbour`.
+    Parameters
+    ----------
+    {sampling_strategy_clean}
+    {random_state_numpy}
+    {n_neighbors_knn_rule}
+    {n_seeds_S}
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._strategy import resolve
 from .._validation import check_bool, check_int, check_neighbours, fmt_error
 from .._votes import mode_rows
@@ -68,6 +69,7 @@ class _ENNCore(BaseCleaningSampler):
         _check_kind(self.kind_sel)
 
 
+@fill_doc
 class EditedNearestNeighbours(_ENNCore):
     """Edited nearest neighbours, imbalanced-learn compatible.
 
@@ -79,10 +81,12 @@ class EditedNearestNeighbours(_ENNCore):
 
     Parameters
     ----------
-    sampling_strategy : the classes to clean ("auto" = "not minority")
-    n_neighbors : int or object with ``kneighbors``, default=3
-    kind_sel : {"all", "mode"}, default="all"
-    device, backend, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_clean}
+    {n_neighbors_clean}
+    {kind_sel}
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------
@@ -132,13 +136,28 @@ def _stop_counts(codes_kept, classes, target_counts):
     return below, len(now) < len(target_counts)
 
 
+@fill_doc
 class RepeatedEditedNearestNeighbours(_ENNCore):
     """ENN repeated until nothing changes, a class other than the minority becomes
     smaller than the minority, a class disappears, or ``max_iter`` passes; as
     imbalanced-learn (including how it composes ``sample_indices_`` on convergence).
 
-    Parameters: as `EditedNearestNeighbours`, and ``max_iter`` (default 100).
-    Attributes: ``sample_indices_``, ``n_iter_``.
+    Parameters
+    ----------
+    {sampling_strategy_clean}
+    {n_neighbors_clean}
+    {kind_sel}
+    {device}
+    {backend}
+    {max_memory}
+    max_iter : int, default=100
+        The most ENN passes.
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of the kept rows' indices
+    n_iter_ : int
+        The passes run.
 
     Examples
     --------
@@ -200,12 +219,22 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
         return index.cpu().numpy()
 
 
+@fill_doc
 class AllKNN(_ENNCore):
     """ENN with 1, 2, ..., ``n_neighbors`` neighbours in turn, stopping early when a
     class other than the minority becomes smaller than it (unless
     ``allow_minority``) or a class disappears; as imbalanced-learn.
 
-    Parameters: as `EditedNearestNeighbours`, and ``allow_minority`` (default False).
+    Parameters
+    ----------
+    {sampling_strategy_clean}
+    {n_neighbors_clean}
+    {kind_sel}
+    {device}
+    {backend}
+    {max_memory}
+    allow_minority : bool, default=False
+        Whether a class other than the minority may become smaller than it.
 
     Examples
     --------

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._io import host_numpy
 from .._random import check_random_state
 from .._validation import check_int, fmt_error
@@ -29,6 +30,7 @@ def _sklearn():
     return clone, is_classifier, RandomForestClassifier, StratifiedKFold, cross_val_predict
 
 
+@fill_doc
 class InstanceHardnessThreshold(BaseUnderSampler):
     """Instance hardness threshold, imbalanced-learn compatible.
 
@@ -43,10 +45,12 @@ class InstanceHardnessThreshold(BaseUnderSampler):
     ----------
     estimator : None or a classifier with ``predict_proba`` (cloned, its random states
         set from ``random_state``); None: ``RandomForestClassifier(n_estimators=100)``
-    sampling_strategy : as for imbalanced-learn's under-samplers
-    random_state : None, int or numpy.random.RandomState
+    {sampling_strategy_under}
+    {random_state_numpy}
     cv : int, default=5
     n_jobs : int or None, for scikit-learn
+    device : "auto", "cpu", "cuda" or torch.device, keyword-only
+        Where the labels are handled; the classifier runs on the CPU.
 
     Examples
     --------

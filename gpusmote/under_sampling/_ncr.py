@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
 from .._votes import mode_rows
@@ -17,6 +18,7 @@ from ._enn import EditedNearestNeighbours
 __all__ = ["NeighbourhoodCleaningRule"]
 
 
+@fill_doc
 class NeighbourhoodCleaningRule(BaseCleaningSampler):
     """Neighbourhood cleaning rule, imbalanced-learn compatible.
 
@@ -29,12 +31,16 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
 
     Parameters
     ----------
-    sampling_strategy : the classes to clean ("auto" = "not minority")
+    {sampling_strategy_clean}
     edited_nearest_neighbours : None or an ENN sampler (gpusmote's or
         imbalanced-learn's), cloned
     n_neighbors : int or a ``NearestNeighbors`` (its ``n_neighbors - 1``), default=3
     threshold_cleaning : float, default=0.5
-    device, backend, max_memory : as for `gpusmote.SMOTE`
+        A class is cleaned of a misclassified minority row's neighbours only when it has
+        more than this times the minority's rows.
+    {device}
+    {backend}
+    {max_memory}
 
     Attributes
     ----------

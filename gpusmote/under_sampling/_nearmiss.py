@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
 from ..base import _clone
@@ -18,6 +19,7 @@ from ._base import BaseUnderSampler
 __all__ = ["NearMiss"]
 
 
+@fill_doc
 class NearMiss(BaseUnderSampler):
     """NearMiss under-sampling, imbalanced-learn compatible.
 
@@ -37,10 +39,15 @@ class NearMiss(BaseUnderSampler):
 
     Parameters
     ----------
-    sampling_strategy : as for imbalanced-learn's under-samplers
+    {sampling_strategy_under}
     version : {1, 2, 3}, default=1
-    n_neighbors, n_neighbors_ver3 : int or object with ``kneighbors``, default=3
-    device, backend, max_memory : as for `gpusmote.SMOTE`
+    n_neighbors : int or object with ``kneighbors``, default=3
+        Minority rows whose mean distance ranks each row.
+    n_neighbors_ver3 : int or object with ``kneighbors``, default=3
+        Version 3: the nearest rows of each minority row that stay candidates.
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .._device import compute_dtype
+from .._docs import fill_doc
 from .._io import Replaced, host_numpy
 from .._validation import fmt_error
 from ..base import _clone
@@ -15,6 +16,7 @@ from ._base import BaseUnderSampler
 __all__ = ["ClusterCentroids"]
 
 
+@fill_doc
 class ClusterCentroids(BaseUnderSampler):
     """Under-sampling by cluster centroids, imbalanced-learn compatible.
 
@@ -27,13 +29,15 @@ class ClusterCentroids(BaseUnderSampler):
 
     Parameters
     ----------
-    sampling_strategy : as for imbalanced-learn's under-samplers
+    {sampling_strategy_under}
     random_state : None, int, numpy.random.RandomState or torch.Generator
+        Seeds the default `gpusmote.cluster.KMeans`.
     estimator : None or a clustering estimator with ``n_clusters`` and
         ``cluster_centers_`` (cloned; a scikit-learn one gets numpy)
     voting : {"auto", "soft", "hard"}; "auto" is "soft" (dense input)
-    device : "auto", "cpu", "cuda" or torch.device
-    backend, max_memory : for the "hard" voting search
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

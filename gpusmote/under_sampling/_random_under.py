@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._docs import fill_doc
 from .._io import Kept
 from .._random import Stream
 from .._validation import check_bool
@@ -12,6 +13,7 @@ from ._base import BaseUnderSampler
 __all__ = ["RandomUnderSampler"]
 
 
+@fill_doc
 class RandomUnderSampler(BaseUnderSampler):
     """Random under-sampling, imbalanced-learn compatible.
 
@@ -23,11 +25,11 @@ class RandomUnderSampler(BaseUnderSampler):
 
     Parameters
     ----------
-    sampling_strategy : as for imbalanced-learn's under-samplers ("auto" = "not
-        minority": every class down to the minority's count)
-    random_state : None, int, numpy.random.RandomState or torch.Generator
+    {sampling_strategy_under}
+    {random_state}
     replacement : bool, default=False
-    device : "auto", "cpu", "cuda" or torch.device (only where labels are handled)
+        Whether rows are drawn with replacement.
+    {device}
 
     Attributes
     ----------

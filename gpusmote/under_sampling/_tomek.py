@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._docs import fill_doc
 from ..neighbors import kneighbors
 from ._base import BaseCleaningSampler
 
@@ -22,6 +23,7 @@ def tomek_links(nearest: torch.Tensor, codes, cleaned: torch.Tensor, rows=None) 
     return (nearest[nn] == rows) & (codes[nn] != own) & cleaned[own]
 
 
+@fill_doc
 class TomekLinks(BaseCleaningSampler):
     """Tomek links removal, imbalanced-learn compatible.
 
@@ -34,9 +36,10 @@ class TomekLinks(BaseCleaningSampler):
 
     Parameters
     ----------
-    sampling_strategy : the classes to clean, as in imbalanced-learn ("auto" = "not
-        minority")
-    device, backend, max_memory : as for `gpusmote.SMOTE`
+    {sampling_strategy_clean}
+    {device}
+    {backend}
+    {max_memory}
 
     Examples
     --------

@@ -89,18 +89,14 @@ def resolve_budget(max_memory, device: torch.device) -> int:
 
 
 # Searches below this many multiply-adds (n x m x d; 134M, about 1 ms of float32 GEMM
-# on one core) run on one intra-op thread. Waking an idle thread pool cost more than
-# the work: on the 2-core dev VM, after a pause, BorderlineSMOTE on 1,622 x 8 rows took
-# 3-16 ms (its GEMMs waited for the second thread) against 3-5 ms on one thread, and
-# TomekLinks there 14-16 ms; a busy neighbour process stalls every two-thread region
-# of such small work.
+# on one core) run on one intra-op thread: waking an idle thread pool, or one a busy
+# neighbour process contends, cost more than the work (measurements: BENCHMARKS.md,
+# "The engine's constants").
 SMALL_WORK = 2**27
 # Sampler calls (fit, fit_resample) on CPU inputs of at most this many values (rows x
 # features; 8,000 x 32) run their own torch operations on one thread, their neighbour
-# searches on the threads the search's size calls for (`threads_for`). Beside one busy
-# process on the 2-core dev VM, SMOTE on page_blocks0 (5,472 x 10) took 8 ms at the
-# median and up to 104 ms with two threads, 3.4 ms and at most 8.5 ms with one. At
-# 2**20 values SMOTE on 60,000 x 16 (57,000 new rows) lost 3-5 ms writing them on one.
+# searches on the threads the search's size calls for (`threads_for`)
+# (measurements: BENCHMARKS.md, "The engine's constants").
 SMALL_INPUT = 2**18
 _threads_lock = threading.Lock()
 _threads_depth = 0

@@ -38,12 +38,8 @@ def resolve_backend(backend):
     )
 
 
-# Five runs of scripts/bench_neighbors.py on the 2-core CPU of BENCHMARKS.md (gpusmote
-# torch vs gpusmote faiss-flat): at d = 64, faiss won 4 of 5 at n = 20k and 50k, mostly by
-# 10-30 %; at d = 16 torch won 3 of 5 at both sizes, and at n = 5k torch won. The
-# machine's speed varies up to 2x between runs. At d = 32 torch won every run: self k-NN
-# of 100k rows, torch 11.4-16.4 s vs faiss 18.9-20.7 s (k = 1 and 4, two runs each), so
-# d = 32 stays on torch.
+# faiss' flat index beat the torch engine on the CPU only for large searches of more than
+# 32 features (measurements: BENCHMARKS.md, "The engine's constants").
 _FAISS_CPU_MIN_WORK = 2.5e10  # n * m * d: 20k x 20k at d = 64
 _FAISS_CPU_MIN_DIM = 33
 

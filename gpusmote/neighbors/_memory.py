@@ -31,10 +31,9 @@ __all__ = [
 ]
 
 # Rows `_exact.sq_norms` squares and `_torch._database_columns` transposes at a time:
-# about 64k elements (512 KiB of float64), and at least 16 rows (a transposing copy of
-# fewer rows writes a cache line per element: 7x slower at 16,384 features, measured).
-# Building the columns of 60,000 x 30 rows took 4.1 ms in steps of 16k elements (Python
-# overhead per step) and 2.3 ms in steps of 64k; at 16,384 features the same either way.
+# about 64k elements (512 KiB of float64: fewer steps of Python overhead), and at least
+# 16 rows (a transposing copy of fewer rows writes a cache line per element)
+# (measurements: BENCHMARKS.md, "The engine's constants").
 SCRATCH_ELEMS = 1 << 16
 SCRATCH_MIN_ROWS = 16
 
@@ -56,20 +55,16 @@ def column_scratch(rows: int, d: int, itemsize: int) -> int:
 
 
 # Group size of the group-minimum prefilter (see `_torch._select_block`); the database
-# is padded to a multiple of it. On the 2-core dev CPU at n = 50k, d = 64, k = 5 the
-# selection took 1.5 s with groups of 32 and 1.0-1.2 s with 64 (plain topk: 2.5 s).
+# is padded to a multiple of it (measurements: BENCHMARKS.md, "The engine's constants").
 GROUP = 64
 
-# CPU tiles: a (256, 16384) float32 block is 16 MiB. Measured on the 2-core dev CPU at
-# n = 50k, d = 64: 256 x 16384 3.7 s, 512 x 8192 3.8 s, 1024 x 4096 4.8 s, 2048 x 2048
-# 6.2 s (GEMM + selection).
+# CPU tiles: a (256, 16384) float32 block is 16 MiB; wide, short tiles were fastest
+# (measurements: BENCHMARKS.md, "The engine's constants").
 _CPU_QUERY_TILE = 256
 _CPU_DB_TILE = 16384
-# CUDA tiles, from scripts/bench_cuda_tiles.py on an H100 (n = 1M, d = 64, k = 5; one run
-# each): (query tile, db tile, group) (4096, 65536, 1) 16.4 s, (4096, 65536, 32) 13.1 s,
-# (4096, 65536, 64) 9.7 s, (8192, 65536, 64) 9.2 s, (2048, 131072, 64) 9.2 s,
-# (16384, 16384, 64) 11.0 s. The selection, not the GEMM (3 s), is the cost: without the
-# prefilter topk took 13 of 17 s. Smaller budgets halve the tiles as on the CPU.
+# CUDA tiles, from scripts/bench_cuda_tiles.py on an H100: the selection, not the GEMM,
+# is the cost there (measurements: BENCHMARKS.md, "The engine's constants"). Smaller
+# budgets halve the tiles as on the CPU.
 _CUDA_QUERY_TILE = 8192
 _CUDA_DB_TILE = 65536
 _CUDA_GROUP = GROUP
@@ -106,8 +101,7 @@ class TorchPlan:
 
 # Rows this wide are scored in blocks summed over slices of features (`TorchPlan.depth`):
 # whole-row tiles of 64 database rows would then hold a few MB per row and the GEMMs
-# turn thin. On the 2-core dev CPU, 2,000 x 50,000 float64 scores: 6.0 s of GEMM in
-# (256 x 50,001) @ (50,001 x 64) products, against sklearn's 4.3 s for its whole search.
+# turn thin (measurements: BENCHMARKS.md, "The engine's constants").
 SPLIT_MIN_DIM = 2048
 SPLIT_DEPTH = 1024
 _SPLIT_QUERY_TILE = 1024
@@ -237,15 +231,12 @@ def _plan_split(*, n: int, m: int, d: int, kc: int, itemsize: int, budget: int):
 # blocks on and above the diagonal are computed: half the products. Square-ish tiles
 # keep the per-column merges few.
 # The column side's groups are of 16 rows, not 64: a column's entries are a row apart,
-# so each group looked at costs a cache line per entry. On the 2-core dev CPU (50k x 32,
-# best of 5): k = 4 2.26 s with 16 against 3.18 s with 64; k = 1 2.08 s against 2.21 s.
-# Rows keep groups of 64 (contiguous entries): 16 was slower there (2.88 s against 2.03 s).
+# so each group looked at costs a cache line per entry; rows keep groups of 64
+# (contiguous entries) (measurements: BENCHMARKS.md, "The engine's constants").
 COLUMN_GROUP = 16
 # Where the symmetric search pays: its selection costs about the same per pair as the
-# one-sided search's, so halving the products wins only where they dominate. Measured on
-# the 2-core dev CPU (k-NN of all rows, best of 3, symmetric / one-sided): d = 16:
-# 1.62 (n = 5k), 1.63 (20k), 1.28 (50k); d = 64: 1.02 (20k), 0.71 (50k); d = 32:
-# 0.69 (50k, k = 1), 0.92 (50k, k = 4), 0.58 (100k, k = 4).
+# one-sided search's, so halving the products wins only where they dominate: many rows
+# of many features (measurements: BENCHMARKS.md, "The engine's constants").
 SYMMETRIC_MIN_ROWS = 32_768
 SYMMETRIC_MIN_DIM = 32
 _CPU_SYM_QUERY_TILE = 1024

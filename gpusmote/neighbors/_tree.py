@@ -36,13 +36,10 @@ __all__ = [
 TREE_QUERY_TILE = 16_384
 # Beyond 32 features a tree visits most leaves on almost any data; up to there it can win
 # by 10x or lose by 10x, by the data's intrinsic dimension rather than d (the race
-# decides). Measured on the 2-core dev CPU, self k-NN of 20k rows, k = 5, torch / tree
-# seconds: normal d = 2 0.31 / 0.02, d = 4 0.30 / 0.04, d = 8 0.29 / 0.28, d = 12
-# 0.26 / 1.16, d = 16 0.25 / 2.35; the credit-card-shaped table (d = 30, two wide
-# columns) 0.45 / 0.03.
+# decides) (measurements: BENCHMARKS.md, "The engine's constants").
 TREE_MAX_DIM = 32
-# Up to this many features the tree won on every table measured (7-13x at 2 and 4
-# normal features), so auto takes it without the race's cost.
+# Up to this many features the tree won on every table measured, so auto takes it
+# without the race's cost.
 TREE_SURE_DIM = 4
 # Queries timed on the tree (single-threaded), in batches that grow to 32: a tree that
 # loses clearly stops after a few.
@@ -51,22 +48,18 @@ _RACE_BATCHES = (8, 8, 16) + (32,) * (RACE_ROWS // 32)
 # Below this many multiply-adds (n * m * d; a class of 600 rows by 6 features) a search
 # takes a millisecond or two on either engine: no race, torch.
 RACE_MIN_WORK = 2**21
-# Where scipy.spatial is not imported yet (importing it took 0.24 s on the dev CPU, four
-# times SMOTE's whole 105,000 x 32 run), only searches of this many multiply-adds and
-# more (a few tenths of a second of brute force) race the tree. Users of scikit-learn
-# or imbalanced-learn have it imported already.
+# Where scipy.spatial is not imported yet (the import costs more than a small SMOTE run;
+# measurements: BENCHMARKS.md, "The engine's constants"), only searches of this many
+# multiply-adds and more (a few tenths of a second of brute force) race the tree. Users
+# of scikit-learn or imbalanced-learn have it imported already.
 COLD_RACE_MIN_WORK = 2**35
 # The torch engine's estimate (`torch_estimate`): its products and selection, plus per
 # query the cost of selecting this many more scores for its refinement, certificate and
-# share of the per-tile work. Products and selection alone were 1.5-4x too low on the
-# tables measured (2-core dev CPU: 20k x 8 normal, 0.23 s against 0.35-0.40 s; abalone19's
-# 1,622 x 8, 2.5 ms against 7-10 ms; page_blocks0, 18 ms against 33-42 ms): 3-7 us more
-# per query, 4,000-9,000 scores' worth. With that the estimate came within 25 % of the
-# engine's time on 15 tables (20k rows, d = 6-30, dev CPU).
+# share of the per-tile work: products and selection alone were 1.5-4x too low
+# (measurements: BENCHMARKS.md, "The engine's constants").
 _QUERY_SCORES = 4096
 # The tree is chosen where its estimate is under 0.8x the torch engine's: within 20 % the
-# torch engine's steadier cost wins (heavy tails, 20k x 16: torch 0.29 s, tree 0.44 s,
-# tree estimate 0.42 s against the torch estimate's 0.38 s).
+# torch engine's steadier cost wins (measurements: BENCHMARKS.md, "The engine's constants").
 _MARGIN = 0.8
 
 

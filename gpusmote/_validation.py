@@ -100,6 +100,21 @@ def check_finite(t, param: str, chunk: int = 65536) -> None:
         )
 
 
+def check_fits(t, param: str, what: str) -> None:
+    """Raise a ``ValueError`` naming ``param`` if ``what``, computed into ``t`` in the
+    output's dtype, overflowed it (noise added to values near the dtype's largest)."""
+    import torch
+
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(
+            fmt_error(
+                param,
+                f"small enough for {what} to fit in {t.dtype}; scale X or pass a wider dtype",
+                f"rows that overflow {t.dtype}",
+            )
+        )
+
+
 def check_neighbours(value, param: str) -> None:
     """An int >= 1 or an object with ``fit`` and ``kneighbors`` (imbalanced-learn's rule)."""
     import numbers

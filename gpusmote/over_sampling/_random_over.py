@@ -9,7 +9,7 @@ import torch
 from .._docs import fill_doc
 from .._io import Kept, NewRows
 from .._random import Stream
-from .._validation import fmt_error
+from .._validation import check_fits, fmt_error
 from ..base import BaseSampler
 
 __all__ = ["RandomOverSampler"]
@@ -35,8 +35,7 @@ class RandomOverSampler(BaseSampler):
 
     Attributes
     ----------
-    sampling_strategy_, sample_indices_ (the row of X behind every output row),
-    shrinkage_, device_, n_features_in_
+    sample_indices_ : ndarray, the row of X behind every output row
 
     Examples
     --------
@@ -59,8 +58,7 @@ class RandomOverSampler(BaseSampler):
         self.device = device
 
     def _prepare(self, X, y):
-        """A plain bootstrap only indexes rows, so any X passes (strings, NaN, mixed
-        dtypes), as in imbalanced-learn; the smoothed one needs finite numbers."""
+        # a plain bootstrap only indexes rows: any X passes (strings, NaN), as there
         data = self._prepare_labels(X, y) if self.shrinkage is None else super()._prepare(X, y)
         self.shrinkage_ = self._check_shrinkage()
         return data
@@ -77,41 +75,27 @@ class RandomOverSampler(BaseSampler):
         return Kept(self.sample_indices_) if self.shrinkage_ is None else NewRows(blocks)
 
     def _smoothed(self, draws, data, ci, members, boot):
-        """imbalanced-learn's smoothed bootstrap of rows ``boot`` of class ``ci`` (rows
-        ``members``): noise ~ N(0, (h * c * std_j)^2) per feature ``j``. Returns the
-        block's ``fill``."""
-        label, shrinkage = data.classes[ci], self.shrinkage_[data.classes[ci]]
+        """The ``fill`` of rows ``boot`` of class ``ci`` (rows ``members``), smoothed as
+        imbalanced-learn does: noise ~ N(0, (h * c * std_j)^2) per feature ``j``."""
+        label, h = data.classes[ci], self.shrinkage_[data.classes[ci]]
         (n_rows, d), n = data.X.shape, boot.numel()
-        constant = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
-        scale = data.X[members].std(0, unbiased=False).to(torch.float64) * (shrinkage * constant)
+        c = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
+        scale = data.X[members].std(0, unbiased=False).to(torch.float64) * (h * c)
         rows = draws.normal((n, d)).mul_(scale).add_(data.X[boot])
-
-        def fill(dest: torch.Tensor) -> None:
-            dest.copy_(rows)
-            if not bool(torch.isfinite(dest).all()):  # noise near the dtype's largest values
-                raise ValueError(
-                    fmt_error(
-                        "X",
-                        f"small enough for the smoothed rows of class {label!r} (shrinkage "
-                        f"{shrinkage}) to fit in {dest.dtype}; scale X or pass a wider dtype",
-                        f"rows that overflow {dest.dtype}",
-                    )
-                )
-
-        return fill
+        what = f"the smoothed rows of class {label!r} (shrinkage {h})"
+        return lambda dest: check_fits(dest.copy_(rows), "X", what)
 
     def _check_shrinkage(self):
         shrinkage = self.shrinkage
         if shrinkage is None:
             return None
         if isinstance(shrinkage, numbers.Real) and not isinstance(shrinkage, bool):
-            shrinkage = {c: shrinkage for c in self.sampling_strategy_}
+            shrinkage = dict.fromkeys(self.sampling_strategy_, shrinkage)
         elif not isinstance(shrinkage, dict):
             raise TypeError(
                 fmt_error("shrinkage", "None, a float or a dict {class: float}", shrinkage)
             )
-        missing = self.sampling_strategy_.keys() - shrinkage.keys()
-        if missing:
+        if missing := self.sampling_strategy_.keys() - shrinkage.keys():
             raise ValueError(
                 "`shrinkage` should contain a shrinkage factor for each class that will be "
                 f"resampled. The missing classes are: {missing!r}"

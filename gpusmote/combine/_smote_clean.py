@@ -16,7 +16,9 @@ class _SMOTEThenClean(BaseSampler):
     _cleaner_param = ""
 
     def _default_cleaner(self):
-        raise NotImplementedError
+        """The cleaner of all classes on the same device and engine as the SMOTE."""
+        search = {"device": self.device, "backend": self.backend, "max_memory": self.max_memory}
+        return self._cleaner_class(sampling_strategy="all", **search)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -75,7 +77,7 @@ class SMOTEENN(_SMOTEThenClean):
     [32, 37]
     """
 
-    _cleaner_param = "enn"
+    _cleaner_param, _cleaner_class = "enn", EditedNearestNeighbours
 
     def __init__(
         self,
@@ -95,14 +97,6 @@ class SMOTEENN(_SMOTEThenClean):
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
-
-    def _default_cleaner(self):
-        return EditedNearestNeighbours(
-            sampling_strategy="all",
-            device=self.device,
-            backend=self.backend,
-            max_memory=self.max_memory,
-        )
 
 
 @fill_doc
@@ -132,7 +126,7 @@ class SMOTETomek(_SMOTEThenClean):
     [54, 54]
     """
 
-    _cleaner_param = "tomek"
+    _cleaner_param, _cleaner_class = "tomek", TomekLinks
 
     def __init__(
         self,
@@ -152,11 +146,3 @@ class SMOTETomek(_SMOTEThenClean):
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
-
-    def _default_cleaner(self):
-        return TomekLinks(
-            sampling_strategy="all",
-            device=self.device,
-            backend=self.backend,
-            max_memory=self.max_memory,
-        )

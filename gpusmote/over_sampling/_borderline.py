@@ -143,7 +143,7 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                     f"but not all of its {m} nearest rows in other classes); the class is "
                     "not over-sampled, as in imbalanced-learn.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=4,  # the caller of fit_resample
                 )
                 continue
             self.in_danger_indices[label] = members[danger].cpu().numpy()

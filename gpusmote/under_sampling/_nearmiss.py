@@ -174,7 +174,7 @@ class NearMiss(BaseUnderSampler):
                     "samples available. The balancing ratio cannot be ensure and all samples "
                     "will be returned.",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=5,  # the caller of fit_resample
                 )
             parts.append(members.cpu().numpy()[np.asarray(chosen[:n], dtype=np.int64)])
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

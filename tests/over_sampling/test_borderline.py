@@ -89,8 +89,9 @@ def test_no_danger_rows_warns_and_keeps_the_class_as_imbalanced_learn_does():
     rng = np.random.default_rng(4)
     X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(50, 1, (20, 2))]  # far apart: no danger
     y = np.r_[np.zeros(100, int), np.ones(20, int)]
-    with pytest.warns(UserWarning, match="no row of class 1 is in danger"):
+    with pytest.warns(UserWarning, match="no row of class 1 is in danger") as caught:
         Xo, yo = BorderlineSMOTE(random_state=0, device="cpu").fit_resample(X, y)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     Xt, yt = imblearn_over.BorderlineSMOTE(random_state=0).fit_resample(X, y)
     np.testing.assert_array_equal(Xo, Xt)
     np.testing.assert_array_equal(yo, yt)

@@ -9,6 +9,8 @@ import inspect
 
 __all__ = ["ParamsMixin", "clone"]
 
+_NAMES: dict = {}  # __init__ -> its parameter names
+
 
 def clone(estimator):
     """A fresh unfitted copy: scikit-learn's ``clone`` without needing scikit-learn."""
@@ -29,8 +31,12 @@ class ParamsMixin:
         init = cls.__init__
         if init is object.__init__:
             return []
-        params = inspect.signature(init).parameters.values()
-        return sorted(p.name for p in params if p.name != "self" and p.kind != p.VAR_KEYWORD)
+        names = _NAMES.get(init)
+        if names is None:  # inspect.signature costs ~10 us; each call checks parameters
+            params = inspect.signature(init).parameters.values()
+            names = sorted(p.name for p in params if p.name != "self" and p.kind != p.VAR_KEYWORD)
+            _NAMES[init] = names
+        return list(names)
 
     def get_params(self, deep: bool = True) -> dict:
         out = {}

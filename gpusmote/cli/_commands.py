@@ -78,70 +78,126 @@ def bench(args) -> int:
 
 
 def demo(args) -> int:
+    from ._files import atomic_output
+    from ._plot import check_plot_path
     from .demo import run_demo
 
+    if args.plot is None:
+        run_demo(args.dataset, device=args.device, seed=args.seed)
+        return 0
+    check_plot_path(args.plot)  # before the work: a missing matplotlib, folder or format
+    plot = atomic_output(Path(args.plot), force=True, suffix=Path(args.plot).suffix, param="plot")
     try:
-        run_demo(args.dataset, device=args.device, seed=args.seed, plot=args.plot)
-    except (ModuleNotFoundError, RuntimeError) as exc:
-        print(f"gpusmote demo: error: {exc}", file=sys.stderr)
-        return 2
+        run_demo(args.dataset, device=args.device, seed=args.seed, plot=plot.tmp)
+        plot.commit()
+    except BaseException:
+        plot.discard()
+        raise
     return 0
 
 
 def resample(args) -> int:
+    import os
+
     from ..over_sampling import SMOTE
     from ._files import InputError, atomic_output, detect_format, read_table, write_table
     from ._progress import Progress
 
-    steps = ["reading", "neighbour search", "generation", "writing"]
-    progress = Progress(steps, enabled=not args.quiet)
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    out_path, in_path = Path(args.output), Path(args.input)
+    detect_format(out_path)
+    if args.plot is not None:
+        from ._plot import check_plot_path
+
+        check_plot_path(args.plot, output=out_path)
+    outputs = [atomic_output(out_path, force=args.force)]  # refuses an existing output now
+    for stale in outputs[0].stale:
+        say(f"removed {stale}, left by an interrupted run")
     try:
-        out_path, in_path = Path(args.output), Path(args.input)
-        detect_format(out_path)
-        output = atomic_output(out_path, force=args.force)  # refuses an existing output now
-        try:
-            progress.step("reading")
-            table = read_table(in_path, args.target)
-            sampler = {"smote": SMOTE}[args.method]
-            smote = sampler(
-                sampling_strategy=args.sampling_strategy,
-                k_neighbors=args.k_neighbors,
-                random_state=args.seed,
-                device=args.device,
-                backend=args.backend,
+        if args.plot is not None:
+            plot_path = Path(args.plot)
+            outputs.append(
+                atomic_output(plot_path, force=args.force, suffix=plot_path.suffix, param="plot")
             )
-            smote._on_step = progress.step
-            X_res, y_res = smote.fit_resample(table.X, table.y)
-            progress.step("writing")
-            with output as tmp:
-                write_table(table, X_res, y_res, tmp)
-        except BaseException:
-            output.__exit__(RuntimeError, None, None)  # remove the temporary file
-            raise
-        if args.plot:
+        steps = ["reading", "neighbour search", "generation", "writing"]
+        progress = Progress(steps, enabled=not args.quiet)
+        progress.step("reading")
+        table = read_table(in_path, args.target, drop=args.drop, ids=args.id)
+        strategy = _strategy_for(args.sampling_strategy, table)
+        seed = args.seed
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little")
+            say(f"seed: {seed} (pass --seed {seed} to repeat this run)")
+        sampler = {"smote": SMOTE}[args.method](
+            sampling_strategy=strategy,
+            k_neighbors=args.k_neighbors,
+            random_state=seed,
+            device=args.device,
+            backend=args.backend,
+        )
+        sampler._on_step = progress.step
+        X_res, y_res = sampler.fit_resample(table.X, table.y)
+        progress.step("writing")
+        try:
+            write_table(table, X_res, y_res, outputs[0].tmp)
+        except OSError as exc:
+            raise InputError(f"{out_path}: cannot write it ({exc.strerror or exc})") from None
+        if args.plot is not None:
             from ._plot import plot_resampling
 
-            plot_resampling(
-                table.X.to_numpy() if hasattr(table.X, "to_numpy") else table.X,
-                _codes(table.y),
-                X_res.to_numpy() if hasattr(X_res, "to_numpy") else X_res,
-                _codes(y_res),
-                args.plot,
-            )
+            *arrays, names = _plot_inputs(table, X_res, y_res)
+            plot_resampling(*arrays, outputs[1].tmp, names=names)
+        for output in outputs:
+            output.commit()
         progress.done()
-    except (InputError, ValueError, TypeError, RuntimeError, ModuleNotFoundError) as exc:
-        progress.done()
-        print(f"gpusmote resample: error: {exc}", file=sys.stderr)
-        return 2
-    added = {str(c): n for c, n in smote.sampling_strategy_.items()}
+    except BaseException:
+        for output in outputs:
+            output.discard()
+        raise
+    added = {str(c): n for c, n in sampler.sampling_strategy_.items()}
     say(f"wrote {out_path}: {len(y_res)} rows ({len(y_res) - len(table.y)} synthetic: {added})")
     return 0
 
 
-def _codes(y):
-    """Labels as small ints for plotting (any label type)."""
+def _strategy_for(spec, table):
+    """``--sampling-strategy``: a word or a float as given; ``LABEL=N,...`` as a dict keyed
+    by the target's own labels (matched by their text)."""
+    if not isinstance(spec, dict):
+        return spec
+    from ._files import InputError
+
+    y = table.y.to_numpy() if hasattr(table.y, "to_numpy") else table.y
+    labels = {str(v.item() if hasattr(v, "item") else v): v for v in _unique(y)}
+    out = {}
+    for key, n in spec.items():
+        if key not in labels:
+            raise InputError(
+                f"--sampling-strategy names class {key!r}, which {table.target!r} does not "
+                f"hold; its classes are {sorted(labels)}"
+            )
+        label = labels[key]
+        out[label.item() if hasattr(label, "item") else label] = n
+    return out
+
+
+def _unique(y):
     import numpy as np
 
     values = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
-    return np.unique(values, return_inverse=True)[1].reshape(-1)
+    return np.unique(values)
+
+
+def _plot_inputs(table, X_res, y_res):
+    """``(X, codes, X_res, codes_res, names)`` for `plot_resampling`: the labels as small
+    ints, with their real names for the legend."""
+    import numpy as np
+
+    def values(a):
+        if hasattr(a, "to_numpy"):
+            return a.to_numpy()
+        return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+
+    y, y_new = values(table.y), values(y_res)
+    names, codes = np.unique(y, return_inverse=True)
+    codes_res = np.searchsorted(names, y_new)
+    return values(table.X), codes.reshape(-1), values(X_res), codes_res, [str(n) for n in names]

@@ -52,21 +52,31 @@ class Table:
     X: object  # DataFrame, numpy array or tensor
     y: object
     target: str
-    columns: list  # every column name in file order (tabular) or array keys (npz / pt)
+    columns: list  # the output's column names in file order (tabular) or array keys
     layout: str  # "frame", "array" (target is a column), "arrays" (separate arrays)
+    ids: object = None  # DataFrame of --id columns (frame layout), kept out of X
 
 
-def read_table(path: Path, target: str) -> Table:
+def read_table(path: Path, target: str, *, drop=(), ids=()) -> Table:
+    """The table in ``path`` (format from the extension), checked: rows present, at least
+    two classes, numeric and finite features. ``drop``: columns left out of the features
+    and the output; ``ids``: columns left out of the features, kept in the output."""
     fmt = detect_format(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+    if (drop or ids) and fmt not in ("csv", "csv.gz", "parquet"):
+        raise InputError("--drop and --id name columns of a CSV or Parquet file")
     try:
         if fmt in ("csv", "csv.gz", "parquet"):
             pd = _pandas()
             frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
-            return _from_frame(frame, target)
+            return _checked(_from_frame(frame, target, list(drop), list(ids)), path)
         if fmt == "npy":
-            return _from_array(np.load(path, allow_pickle=False), target)
+            return _checked(_from_array(np.load(path, allow_pickle=False), target), path)
         if fmt == "npz":
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
@@ -76,23 +86,81 @@ def read_table(path: Path, target: str) -> Table:
                 raise InputError(f"{path}: expected a dict of tensors saved with torch.save")
     except InputError:
         raise
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except Exception as exc:  # parsers raise many types; all mean "cannot read this"
+        if type(exc).__name__ == "EmptyDataError":  # pandas: not even a header
+            raise InputError(f"{path}: the file is empty (no header, no rows)") from None
         raise InputError(f"{path}: cannot read it as {fmt}: {exc}") from None
-    return _from_arrays(arrays, target, path)
+    return _checked(_from_arrays(arrays, target, path), path)
 
 
-def _from_frame(frame, target: str) -> Table:
+def _from_frame(frame, target: str, drop: list, ids: list) -> Table:
     columns = [str(c) for c in frame.columns]
+    frame.columns = columns
     if target not in columns:
         raise InputError(f"target column {target!r} not found; the columns are {columns}")
-    features = frame.drop(columns=[target])
+    for flag, names in (("--drop", drop), ("--id", ids)):
+        missing = [c for c in names if c not in columns]
+        if missing:
+            raise InputError(f"{flag} column(s) {missing} not found; the columns are {columns}")
+        if target in names:
+            raise InputError(f"{flag} names the target column {target!r}")
+    if len(frame) == 0:
+        raise InputError("the file has a header but no rows")
+    features = frame.drop(columns=[target, *drop, *ids])
+    if features.shape[1] == 0:
+        raise InputError("no feature columns are left besides the target, --drop and --id")
     bad = [str(c) for c in features.select_dtypes(exclude=["number", "bool"]).columns]
     if bad:
         raise InputError(
-            f"non-numeric feature columns {bad}: drop or encode them first "
-            "(only the target column may hold labels)"
+            f"non-numeric feature columns {bad}: pass --drop COL (or --id COL to keep an "
+            "identifier in the output), or encode them first"
         )
-    return Table(features, frame[target], target, columns, "frame")
+    kept = [c for c in columns if c not in drop]
+    id_frame = frame[ids] if ids else None
+    return Table(features, frame[target], target, kept, "frame", id_frame)
+
+
+def _checked(table: Table, path: Path) -> Table:
+    """Rows, two classes, finite features: each problem named by column and row."""
+    y = table.y.to_numpy() if hasattr(table.y, "to_numpy") else _numpy(table.y)
+    if y.shape[0] == 0:
+        raise InputError(f"{path}: no rows")
+    classes = np.unique(y[~_missing(y)]) if y.dtype.kind in "fO" else np.unique(y)
+    if _missing(y).any():
+        raise InputError(
+            f"target {table.target!r} has missing labels (first in data row "
+            f"{int(np.flatnonzero(_missing(y))[0]) + 1})"
+        )
+    if classes.shape[0] < 2:
+        what = f"one class ({classes[0]!r})" if classes.shape[0] else "no labels"
+        raise InputError(f"target {table.target!r} holds {what}: resampling needs two or more")
+    if hasattr(table.X, "columns"):
+        names, values = [str(c) for c in table.X.columns], table.X.to_numpy(dtype=np.float64)
+    else:
+        values = _numpy(table.X)
+        if values.dtype.kind not in "fiub":
+            return table  # the sampler names what it cannot use
+        values = values.astype(np.float64, copy=False).reshape(values.shape[0], -1)
+        names = [f"feature column {j}" for j in range(values.shape[1])]
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        name = f"column {names[col]!r}" if hasattr(table.X, "columns") else names[col]
+        raise InputError(
+            f"{name} has {int(bad[:, col].sum())} missing or infinite value(s) (first in "
+            f"data row {row + 1}); fill them, or --drop the column"
+        )
+    return table
+
+
+def _missing(a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "f":
+        return np.isnan(a)
+    if a.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in a], dtype=bool)
+    return np.zeros(a.shape, dtype=bool)
 
 
 def _from_array(array: np.ndarray, target: str) -> Table:
@@ -159,9 +227,12 @@ def _numpy(a):
 
 def _as_frame(pd, table: Table, X_res, y_res):
     if table.layout == "frame":
-        frame = X_res.copy()
-        frame.insert(table.columns.index(table.target), table.target, y_res.to_numpy())
-        return frame
+        parts = {c: X_res[c] for c in X_res.columns}
+        parts[table.target] = pd.Series(y_res.to_numpy(), index=X_res.index, name=table.target)
+        if table.ids is not None:  # identifiers of the input rows; synthetic rows have none
+            ids = table.ids.convert_dtypes().reset_index(drop=True).reindex(X_res.index)
+            parts.update((c, ids[c]) for c in ids.columns)
+        return pd.DataFrame({c: parts[c] for c in table.columns})
     X_np, y_np = _numpy(X_res), _numpy(y_res)
     names = [f"f{i}" for i in range(X_np.shape[1])]
     frame = pd.DataFrame(X_np, columns=names)
@@ -171,35 +242,107 @@ def _as_frame(pd, table: Table, X_res, y_res):
     return frame
 
 
-class atomic_output:
-    """Context manager: a temporary path beside ``path``, renamed onto it on success.
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
-    On any failure the temporary file is removed, so ``path`` is either the complete
-    new file or untouched. Keeps an existing ``path`` unless ``force``.
+
+class atomic_output:
+    """Context manager: a temporary file beside ``path``, renamed onto it on success.
+
+    On any failure (an exception, Ctrl-C, SIGTERM: see `gpusmote.cli.main`) the
+    temporary file is removed, so ``path`` is either the complete new file or untouched.
+    The temporary file is named ``.NAME.PID.XXXX.part<suffix>``: a later run removes the
+    ones whose process is gone (a ``kill -9``). An existing ``path`` is kept unless
+    ``force``; a replaced file keeps its mode; a symbolic link is followed (the file it
+    points to is replaced), a dangling one refused. The data reach the disk (fsync)
+    before the rename.
     """
 
-    def __init__(self, path: Path, *, force: bool):
-        self.path = Path(path)
-        if self.path.exists() and not force:
-            raise InputError(f"{self.path} exists; pass --force to replace it")
-        if not self.path.parent.is_dir():
-            raise InputError(f"{self.path.parent}: no such folder for the output")
-        fmt_suffix = next(s for s, f in FORMATS.items() if f == detect_format(self.path))
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=f".part{fmt_suffix}", dir=self.path.parent
-        )
+    def __init__(self, path: Path, *, force: bool, suffix: str | None = None, param="output"):
+        path = Path(path)
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if not target.exists():
+                raise InputError(
+                    f"{path} is a symbolic link to {target}, which does not exist; remove the "
+                    f"link or name another {param}"
+                )
+            path = target
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; the {param} must be a file name")
+        if path.exists() and not force:
+            raise InputError(f"{path} exists; pass --force to replace it")
+        if not path.parent.is_dir():
+            raise InputError(f"{path.parent}: no such folder for the {param}")
+        self.path = path
+        self.mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        if suffix is None:
+            suffix = next(s for s, f in FORMATS.items() if f == detect_format(path))
+        self.stale = self._remove_stale(suffix)
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{path.name}.{os.getpid()}.", suffix=f".part{suffix}", dir=path.parent
+            )
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write there ({exc.strerror})") from None
         os.close(fd)
         self.tmp = Path(tmp)
+
+    def _remove_stale(self, suffix: str) -> list[Path]:
+        """The temporary files of earlier runs for this output whose process is gone."""
+        removed = []
+        for old in self.path.parent.glob(f".{self.path.name}.*.part{suffix}"):
+            pid = old.name[len(self.path.name) + 2 :].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                try:
+                    old.unlink()
+                    removed.append(old)
+                except OSError:
+                    pass
+        return removed
 
     def __enter__(self) -> Path:
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is None:
+        if exc_type is not None:
+            self.discard()
+            return False
+        try:
+            self.commit()
+        except BaseException:
+            self.discard()
+            raise
+        return False
+
+    def commit(self) -> None:
+        """fsync, give the file its mode and rename it onto ``path``."""
+        with open(self.tmp, "rb") as f:
+            os.fsync(f.fileno())
+        if self.mode is None:
             umask = os.umask(0)
             os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; give it a new file's mode
-            os.replace(self.tmp, self.path)
+            mode = 0o666 & ~umask  # mkstemp made it private; give it a new file's mode
         else:
-            self.tmp.unlink(missing_ok=True)
-        return False
+            mode = self.mode  # a replaced file keeps its mode (0600 stays private)
+        os.chmod(self.tmp, mode)
+        os.replace(self.tmp, self.path)
+        try:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)  # the rename itself reaches the disk
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)

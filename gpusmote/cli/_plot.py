@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["plot_resampling", "require_matplotlib"]
+__all__ = ["plot_resampling", "require_matplotlib", "check_plot_path", "PLOT_FORMATS"]
+
+PLOT_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
 def require_matplotlib():
@@ -21,12 +23,39 @@ def require_matplotlib():
     return plt
 
 
-def plot_resampling(X, y, X_res, y_res, path) -> None:
-    """Write a PNG: original rows by class, synthetic rows (``X_res[len(X):]``) highlighted.
+def check_plot_path(path, output=None) -> None:
+    """What can be checked before the work starts: matplotlib is installed, the format is
+    an image format, the folder exists, and the plot is not the output itself."""
+    from pathlib import Path
 
-    The projection is fitted on the original rows (centred, top two principal axes).
+    from ._files import InputError
+
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise InputError(
+            f"--plot {path}: the plot is an image; give a file ending in {', '.join(PLOT_FORMATS)}"
+        )
+    if not path.parent.is_dir():
+        raise InputError(f"--plot {path}: no such folder {path.parent}")
+    if path.is_dir():
+        raise InputError(f"--plot {path} is a folder; give a file name")
+    if output is not None and Path(output).resolve() == path.resolve():
+        raise InputError(f"--plot {path} is the output file too; give another name")
+    require_matplotlib()
+
+
+def plot_resampling(X, y, X_res, y_res, path, names=None) -> None:
+    """Write an image: original rows by class, synthetic rows (``X_res[len(X):]``)
+    highlighted; ``y`` / ``y_res`` as small ints, ``names`` their labels for the legend.
+
+    The projection is fitted on the original rows (centred, top two principal axes); the
+    format follows ``path``'s extension (PNG by default).
     """
     plt = require_matplotlib()
+
+    def label(c):
+        return names[c] if names is not None else c
+
     X = torch.as_tensor(X).detach().cpu().double()
     X_res = torch.as_tensor(X_res).detach().cpu().double()
     y = torch.as_tensor(y).cpu()
@@ -41,15 +70,21 @@ def plot_resampling(X, y, X_res, y_res, path) -> None:
     for ax, title in ((left, "before"), (right, "after")):
         for c in torch.unique(y).tolist():
             rows = (y == c).numpy()
-            ax.scatter(*before[rows].T, s=6, alpha=0.5, label=f"class {c}")
+            ax.scatter(*before[rows].T, s=6, alpha=0.5, label=f"class {label(c)}")
         ax.set_title(f"{title} resampling ({n if title == 'before' else X_res.shape[0]} rows)")
         ax.set_xlabel("PC 1")
     new_labels = y_res[n:]
     for c in torch.unique(new_labels).tolist():
         rows = (new_labels == c).numpy()
-        right.scatter(*after[n:][rows].T, s=6, alpha=0.6, marker="x", label=f"synthetic class {c}")
+        right.scatter(*after[n:][rows].T, s=6, alpha=0.6, marker="x", label=f"synthetic {label(c)}")
     left.set_ylabel("PC 2")
     right.legend(loc="best", markerscale=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    suffix = str(path).lower().rsplit(".", 1)[-1]
+    fmt = (
+        {"jpg": "jpeg"}.get(suffix, suffix)
+        if suffix in ("png", "pdf", "svg", "jpg", "jpeg")
+        else "png"
+    )
+    fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)

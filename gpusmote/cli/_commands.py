@@ -124,10 +124,7 @@ def resample(args) -> int:
         progress.step("reading")
         table = read_table(in_path, args.target, drop=args.drop, ids=args.id)
         strategy = _strategy_for(args.sampling_strategy, table)
-        seed = args.seed
-        if seed is None:
-            seed = int.from_bytes(os.urandom(4), "little")
-            say(f"seed: {seed} (pass --seed {seed} to repeat this run)")
+        seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
         sampler = {"smote": SMOTE}[args.method](
             sampling_strategy=strategy,
             k_neighbors=args.k_neighbors,
@@ -156,6 +153,8 @@ def resample(args) -> int:
         raise
     added = {str(c): n for c, n in sampler.sampling_strategy_.items()}
     say(f"wrote {out_path}: {len(y_res)} rows ({len(y_res) - len(table.y)} synthetic: {added})")
+    if args.seed is None:
+        say(f"seed: {seed} (pass --seed {seed} to repeat this run)")
     return 0
 
 

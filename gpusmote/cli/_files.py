@@ -134,7 +134,12 @@ def _checked(table: Table, path: Path) -> Table:
             f"{int(np.flatnonzero(_missing(y))[0]) + 1})"
         )
     if classes.shape[0] < 2:
-        what = f"one class ({classes[0]!r})" if classes.shape[0] else "no labels"
+        only = classes[0].item() if classes.shape[0] and hasattr(classes[0], "item") else None
+        what = (
+            f"one class ({only if only is not None else classes[0]!r})"
+            if classes.shape[0]
+            else "no labels"
+        )
         raise InputError(f"target {table.target!r} holds {what}: resampling needs two or more")
     if hasattr(table.X, "columns"):
         names, values = [str(c) for c in table.X.columns], table.X.to_numpy(dtype=np.float64)

@@ -161,3 +161,34 @@ def test_release_keeps_what_the_output_needs():
     X_out, y_out = data.finish(X_buf, data.y_buffer([(1, 2)], with_input=False))
     assert X_out["a"].dtype == np.float32 and X_out["a"].tolist() == [1.0, 1.0]
     assert y_out.name == "lab" and y_out.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SMOTENC(['colour', 'size'], random_state=0, device='cpu').fit_resample(df, y)",
+        "ResampledDataset(X, pd.Series(y))",
+        "SMOTE(random_state=0, device='cpu').fit_resample(pd.DataFrame(X), pd.Series(y))",
+    ],
+)
+def test_read_only_pandas_memory_gives_no_torch_warning(call):
+    """pandas 3 hands out read-only arrays (copy-on-write); torch warns, once per process,
+    when it wraps one. gpusmote only reads them: no warning reaches the user."""
+    import subprocess
+    import sys
+
+    code = f"""
+import numpy as np, pandas as pd
+from gpusmote import SMOTE, SMOTENC
+from gpusmote.data import ResampledDataset
+rng = np.random.default_rng(0)
+df = pd.DataFrame({{"x": rng.normal(size=60), "colour": rng.choice(["r", "g"], 60),
+                   "size": rng.choice(["s", "l"], 60)}})
+y = np.r_[np.zeros(50, int), np.ones(10, int)]
+X = rng.normal(size=(60, 3)).astype(np.float32)
+{call}
+"""
+    run = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr

@@ -21,6 +21,7 @@ __all__ = [
     "LabelsOnly",
     "describe",
     "container_kind",
+    "reading_tensor",
 ]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -99,9 +100,7 @@ def as_label_tensor(y, param: str = "y") -> torch.Tensor:
             raise TypeError(
                 fmt_error(param, "integer or bool labels (encode strings first)", arr.dtype)
             )
-        t = torch.from_numpy(
-            np.ascontiguousarray(arr).reshape(-1) if arr.ndim == 2 else np.ascontiguousarray(arr)
-        )
+        t = reading_tensor(arr.reshape(-1) if arr.ndim == 2 else arr)
     if t.is_floating_point() or t.is_complex():
         raise TypeError(fmt_error(param, "integer or bool labels (encode strings first)", t.dtype))
     if t.ndim != 1:
@@ -146,7 +145,7 @@ def _gather_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return arr[idx]
     out = np.empty((len(idx),) + arr.shape[1:], dtype=arr.dtype)
     try:
-        src = _reading_tensor(arr)
+        src = reading_tensor(arr)
         torch.index_select(src, 0, torch.from_numpy(idx), out=torch.from_numpy(out))
     except (TypeError, RuntimeError):  # dtypes torch lacks (uint64 on old torch, ...)
         return arr[idx]
@@ -397,12 +396,12 @@ class LabelsOnly(SamplerData):
 def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:
     """``dst[...] = src`` with torch's multi-threaded copy when both are torch-compatible."""
     try:
-        torch.from_numpy(dst).copy_(_reading_tensor(src))
+        torch.from_numpy(dst).copy_(reading_tensor(src))
     except (TypeError, RuntimeError):  # dtypes torch lacks (object, uint64, ...)
         dst[...] = src
 
 
-def _reading_tensor(arr: np.ndarray) -> torch.Tensor:
+def reading_tensor(arr: np.ndarray) -> torch.Tensor:
     """A tensor over ``arr``'s memory, only ever read: torch warns on read-only arrays
     (pandas' copy-on-write, memory maps) because it cannot mark the tensor read-only."""
     with warnings.catch_warnings():

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .._validation import fmt_error
-from ._convert import SamplerData, container_kind, describe
+from ._convert import SamplerData, container_kind, describe, reading_tensor
 
 __all__ = ["Table", "TableData", "resolve_categorical"]
 
@@ -170,7 +170,7 @@ class Table:
                 ) from None
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
-        return torch.from_numpy(np.ascontiguousarray(arr))
+        return reading_tensor(arr)
 
     def _categorical(self):
         if self.kind == "tensor":

@@ -53,7 +53,7 @@ def _datasets(quick: bool):
     """(name, X float32, y, tasks) in table order."""
     out = []
     for name in ("abalone19", "page_blocks0", "satimage", "sylva"):
-        X, y = load(name)[:2]
+        X, y = load(name, return_X_y=True)
         out.append((name, np.asarray(X, dtype=np.float32), np.asarray(y), ["knn"] + SAMPLERS))
     n = 20_000 if quick else 60_000
     X, y = make("creditcard", n)

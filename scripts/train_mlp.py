@@ -63,7 +63,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    X, y = load(args.dataset)
+    X, y = load(args.dataset, return_X_y=True)
     train_idx, test_idx = stratified_split(y, 0.3, args.seed)
     mean, std = X[train_idx].mean(0), X[train_idx].std(0)
     std[std == 0] = 1.0

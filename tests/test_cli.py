@@ -30,7 +30,7 @@ def resample_ok(src, dst, target, *extra):
 
 @pytest.fixture(scope="module")
 def frame():
-    return load("abalone19", as_frame=True)
+    return load("abalone19", as_frame=True).frame
 
 
 def _expected(frame):

@@ -13,15 +13,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", datasets.list_datasets())
 def test_bundled_datasets_load(name):
-    X, y = datasets.load(name)
+    """scikit-learn's loader conventions: a Bunch, return_X_y, as_frame."""
+    X, y = datasets.load(name, return_X_y=True)
     loader = getattr(datasets, f"load_{name}")
-    X2, y2 = loader()
-    np.testing.assert_array_equal(X, X2)
+    bunch = loader()
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch["target"])
     assert X.dtype == np.float64 and y.dtype == np.int64 and X.shape[0] == y.shape[0]
     assert set(np.unique(y)) == {0, 1} and 0 < y.mean() < 0.5
+    assert bunch.feature_names == [f"f{j}" for j in range(X.shape[1])]
+    assert bunch.target_names == ["majority", "minority"] and bunch.frame is None
+    assert name in bunch.DESCR and "provenance" in bunch.DESCR
     pytest.importorskip("pandas")
-    frame = loader(as_frame=True)
-    assert list(frame.columns)[-1] == "target" and frame.shape == (X.shape[0], X.shape[1] + 1)
+    framed = loader(as_frame=True)
+    assert list(framed.frame.columns)[-1] == "target"
+    assert framed.frame.shape == (X.shape[0], X.shape[1] + 1)
+    assert list(framed.data.columns) == bunch.feature_names and framed.target.name == "target"
+    Xf, yf = loader(return_X_y=True, as_frame=True)
+    np.testing.assert_array_equal(Xf.to_numpy(), X)
 
 
 def test_provenance_ships_with_the_data():

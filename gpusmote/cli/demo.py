@@ -92,7 +92,7 @@ def run_demo(
         return result
 
     echo(f"gpusmote demo: {dataset}: {DATASETS[dataset][1]}")
-    X, y = step("load", lambda: load(dataset))
+    X, y = step("load", lambda: load(dataset, return_X_y=True))
     counts = np.bincount(y)
     echo(
         "class distribution: "

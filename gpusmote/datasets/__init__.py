@@ -8,14 +8,17 @@ Examples
 >>> from gpusmote.datasets import list_datasets, load_page_blocks0
 >>> list_datasets()
 ['abalone19', 'page_blocks0', 'satimage', 'sylva']
->>> X, y = load_page_blocks0()
+>>> X, y = load_page_blocks0(return_X_y=True)
 >>> X.shape, int(y.sum())
 ((5472, 10), 559)
+>>> load_page_blocks0().target_names
+['majority', 'minority']
 """
 
 from ._generators import GENERATORS, make_dataset
 from ._load import (
     DATASETS,
+    Bunch,
     list_datasets,
     load,
     load_abalone19,
@@ -26,6 +29,7 @@ from ._load import (
 )
 
 __all__ = [
+    "Bunch",
     "DATASETS",
     "GENERATORS",
     "make_dataset",

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import fmt_error
 
-__all__ = ["DATASETS", "list_datasets", "load", "provenance"]
+__all__ = ["DATASETS", "Bunch", "list_datasets", "load", "provenance"]
 
 DATASETS = {  # name: (file, one line of description)
     "abalone19": (
@@ -41,20 +41,64 @@ def provenance() -> str:
     return resources.files(__package__).joinpath("data", "SOURCES.md").read_text()
 
 
-def load(name: str, *, as_frame: bool = False):
-    """``(X, y)`` of a bundled dataset.
+class Bunch(dict):
+    """A dict whose keys are also attributes, as scikit-learn's ``Bunch``."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+    def __dir__(self):
+        return list(self.keys())
+
+
+def load(name: str, *, return_X_y: bool = False, as_frame: bool = False):
+    """A bundled dataset, as scikit-learn's loaders return theirs.
 
     Parameters
     ----------
     name : str
         One of `list_datasets()`.
-    as_frame : bool
-        False: ``X`` float64 (n, p) and ``y`` int64 (n,) numpy arrays. True: a pandas
-        DataFrame with the columns ``f0..f{p-1}`` and ``target`` (needs pandas).
+    return_X_y : bool, default=False
+        True: ``(data, target)`` instead of the Bunch.
+    as_frame : bool, default=False
+        True: ``data`` a pandas DataFrame (columns ``f0..f{p-1}``), ``target`` a Series
+        and ``frame`` both together (needs pandas). False: float64 (n, p) and int64 (n,)
+        numpy arrays.
+
+    Returns
+    -------
+    Bunch
+        ``data``, ``target`` (1 = the minority class), ``feature_names``,
+        ``target_names`` (``["majority", "minority"]``), ``frame`` (None unless
+        ``as_frame``), ``DESCR`` (description and provenance) and ``filename``.
+        ``(data, target)`` with ``return_X_y``.
+
+    Examples
+    --------
+    >>> from gpusmote.datasets import load
+    >>> data = load("page_blocks0")
+    >>> data.data.shape, int(data.target.sum()), data.feature_names[:2]
+    ((5472, 10), 559, ['f0', 'f1'])
+    >>> X, y = load("page_blocks0", return_X_y=True)
     """
     if name not in DATASETS:
         raise ValueError(fmt_error("name", f"one of {list_datasets()}", name))
-    path = resources.files(__package__).joinpath("data", DATASETS[name][0])
+    file_name, description = DATASETS[name]
+    path = resources.files(__package__).joinpath("data", file_name)
+    with path.open("rb") as raw, gzip.open(raw, "rt") as text:
+        header = text.readline().strip().split(",")
+        table = np.loadtxt(text, delimiter=",", dtype=np.float64, ndmin=2)
+    target = header.index("target")
+    y = table[:, target].astype(np.int64)
+    X = np.delete(table, target, axis=1)
+    features = [c for c in header if c != "target"]
+    frame = None
     if as_frame:
         try:
             import pandas as pd
@@ -63,26 +107,32 @@ def load(name: str, *, as_frame: bool = False):
                 'as_frame=True needs pandas: pip install "gpusmote[pandas]" '
                 "(or call with as_frame=False for numpy arrays)."
             ) from None
-        with path.open("rb") as raw:
-            return pd.read_csv(raw, compression="gzip")
-    with path.open("rb") as raw, gzip.open(raw, "rt") as text:
-        header = text.readline().strip().split(",")
-        table = np.loadtxt(text, delimiter=",", dtype=np.float64, ndmin=2)
-    target = header.index("target")
-    y = table[:, target].astype(np.int64)
-    X = np.delete(table, target, axis=1)
-    return X, y
+        X = pd.DataFrame(X, columns=features)
+        y = pd.Series(y, name="target")
+        frame = pd.concat([X, y], axis=1)
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        feature_names=features,
+        target_names=["majority", "minority"],
+        frame=frame,
+        DESCR=f"{name}: {description}. Provenance and citations: gpusmote.datasets.provenance().",
+        filename=file_name,
+    )
 
 
 def _loader(name: str):
-    def loader(*, as_frame: bool = False):
-        return load(name, as_frame=as_frame)
+    def loader(*, return_X_y: bool = False, as_frame: bool = False):
+        return load(name, return_X_y=return_X_y, as_frame=as_frame)
 
     loader.__name__ = f"load_{name}"
-    loader.__doc__ = f"""``(X, y)`` of {DATASETS[name][1]}.
+    loader.__doc__ = f"""{DATASETS[name][1]}: `gpusmote.datasets.load` ``({name!r}, ...)``.
 
-    ``as_frame=True``: a DataFrame with the feature columns and ``target`` instead.
-    See `gpusmote.datasets.load`.
+    Returns a Bunch (``data``, ``target``, ``feature_names``, ``target_names``,
+    ``frame``, ``DESCR``); ``return_X_y=True`` gives ``(data, target)``, ``as_frame=True``
+    pandas objects.
     """
     return loader
 

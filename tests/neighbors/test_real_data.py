@@ -93,7 +93,7 @@ def test_exact_on_every_generator(name, backend):
 
 @pytest.mark.parametrize("name", ["abalone19", "page_blocks0"])
 def test_exact_on_the_bundled_datasets(name):
-    X = np.asarray(load(name)[0], dtype=np.float32)
+    X = np.asarray(load(name).data, dtype=np.float32)
     for backend in ("torch", "kdtree", "auto", "faiss"):
         stats = _exact(X, 5, backend)
         if backend != "faiss":  # faiss scores in float32 whatever the data needs

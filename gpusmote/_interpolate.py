@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ._device import resolve_budget
+from ._progress import advance, expect, phase
 
 __all__ = ["interpolate_into", "differences_overflow"]
 
@@ -36,6 +37,8 @@ def interpolate_into(
     n, d = rows.shape[0], Xc.shape[1]
     if n == 0:
         return
+    phase("generation")
+    expect(n)
     convex = differences_overflow(Xc) if wide is None else wide
     budget = resolve_budget(max_memory, Xc.device)
     steps = steps.unsqueeze(1)
@@ -55,12 +58,14 @@ def interpolate_into(
         if convex:
             s = steps[a:b] if scale is None else steps[a:b] * scale[a:b, None]
             dest[a:b].copy_(_convex(base[:m], other[:m], s))
+            advance(m)
             continue
         torch.sub(other[:m], base[:m], out=other[:m])
         if scale is not None:
             other[:m] *= scale[a:b, None]  # computed in float64, stored in the data's dtype
         w = torch.mul(other[:m], steps[a:b], out=out64[:m])  # promotes to float64
         dest[a:b].copy_(w.add_(base[:m]))
+        advance(m)
 
 
 def _convex(base: torch.Tensor, other: torch.Tensor, s: torch.Tensor) -> torch.Tensor:

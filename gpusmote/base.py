@@ -14,6 +14,7 @@ from ._device import one_thread, resolve_device, small_input
 from ._io import Kept, LabelsOnly, SamplerData
 from ._params import ParamsMixin
 from ._params import clone as _clone
+from ._progress import progress_bar
 from ._random import check_random_state
 from ._strategy import resolve
 from ._validation import check_finite, parse_memory
@@ -97,24 +98,43 @@ class BaseSampler(ParamsMixin):
     _sampling_type = "over-sampling"
 
     @one_at_a_time
-    def fit(self, X, y):
+    def fit(self, X, y, *, progress=False):
         """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``
-        (imbalanced-learn's ``fit``); returns self. Rows come from `fit_resample`."""
+        (imbalanced-learn's ``fit``); returns self. Rows come from `fit_resample`
+        (SMOTE's also from ``sample`` / ``iter_samples``). ``progress``: as for
+        `fit_resample`."""
         self._check_params()
-        data = self._prepare(X, y)
-        self._fit(data)
+        with progress_bar(progress, desc=type(self).__name__):
+            data = self._prepare(X, y)
+            self._fit(data)
         data.release()
         return self
 
     @one_at_a_time
-    def fit_resample(self, X, y):
-        """``(X_resampled, y_resampled)`` in the containers of ``(X, y)``."""
+    def fit_resample(self, X, y, *, progress=False):
+        """Resample ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or tensor of shape (n_samples, n_features)
+        y : array-like, Series or tensor of shape (n_samples,)
+        progress : bool or "auto", default=False
+            Show a tqdm progress bar on stderr, in rows searched and written, with rate
+            and ETA ("auto": only when stderr is a terminal). Needs tqdm.
+
+        Returns
+        -------
+        X_resampled, y_resampled
+            In the containers of ``(X, y)``: numpy, pandas (names, dtypes), lists or
+            tensors (on their device).
+        """
         self._check_params()
-        data = self._prepare(X, y)
-        result = self._fit_resample(data)
-        if isinstance(result, Kept):
-            self.sample_indices_ = result.indices
-        out = result.output(data)
+        with progress_bar(progress, desc=type(self).__name__):
+            data = self._prepare(X, y)
+            result = self._fit_resample(data)
+            if isinstance(result, Kept):
+                self.sample_indices_ = result.indices
+            out = result.output(data)
         data.release()
         return out
 
@@ -186,9 +206,3 @@ class BaseSampler(ParamsMixin):
         return [
             (index[c], n) for c, n in self.sampling_strategy_.items() if n > 0 or not skip_empty
         ]
-
-    def _report(self, step: str) -> None:
-        """Tell a progress display (the CLI sets ``_on_step``) which phase starts."""
-        callback = getattr(self, "_on_step", None)
-        if callback is not None:
-            callback(step)

@@ -101,7 +101,6 @@ def resample(args) -> int:
 
     from ..over_sampling import SMOTE
     from ._files import InputError, atomic_output, detect_format, read_table, write_table
-    from ._progress import Progress
 
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     out_path, in_path = Path(args.output), Path(args.input)
@@ -119,9 +118,6 @@ def resample(args) -> int:
             outputs.append(
                 atomic_output(plot_path, force=args.force, suffix=plot_path.suffix, param="plot")
             )
-        steps = ["reading", "neighbour search", "generation", "writing"]
-        progress = Progress(steps, enabled=not args.quiet)
-        progress.step("reading")
         table = read_table(in_path, args.target, drop=args.drop, ids=args.id)
         strategy = _strategy_for(args.sampling_strategy, table)
         seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
@@ -132,9 +128,8 @@ def resample(args) -> int:
             device=args.device,
             backend=args.backend,
         )
-        sampler._on_step = progress.step
-        X_res, y_res = sampler.fit_resample(table.X, table.y)
-        progress.step("writing")
+        # a tqdm bar on a terminal, nothing in logs and pipes
+        X_res, y_res = sampler.fit_resample(table.X, table.y, progress=not args.quiet and "auto")
         try:
             write_table(table, X_res, y_res, outputs[0].tmp)
         except OSError as exc:
@@ -146,7 +141,6 @@ def resample(args) -> int:
             plot_resampling(*arrays, outputs[1].tmp, names=names)
         for output in outputs:
             output.commit()
-        progress.done()
     except BaseException:
         for output in outputs:
             output.discard()

@@ -10,6 +10,7 @@ import torch
 
 from .._device import resolve_budget, resolve_device, small_work, threads_for
 from .._io import as_feature_tensor
+from .._progress import expect, phase
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._backend import resolve_auto_backend, resolve_backend, self_search_pays
 from ._exact import Problem, SearchStats, finish, without_own
@@ -190,6 +191,8 @@ def kneighbors(
         raise ValueError(
             fmt_error("n_neighbors", f"at most {available} (the number of {what})", n_neighbors)
         )
+    phase("neighbour search")
+    expect(m)
     # neighbours are not differentiable: keep autograd out
     with torch.no_grad():
         dist, ind, stats = _search_within_memory(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from .._device import compute_dtype
+from .._progress import advance
 from .._validation import fmt_error
 from ._memory import plan_tie_finish, scratch_rows, stream_rows
 
@@ -436,6 +437,7 @@ def finish(P: Problem, tiles, refine_rows: int):
     for q0, cand, threshold, slack in tiles:
         r = cand.shape[0]
         d2, idx = refine(P, torch.arange(q0, q0 + r, device=P.device), cand, refine_rows)
+        advance(r)
         dist[q0 : q0 + r] = d2[:, :k].sqrt()
         ind[q0 : q0 + r] = idx[:, :k]
         bad = (~certified(P, d2[:, k - 1], threshold, slack)).nonzero().squeeze(1)

@@ -11,6 +11,7 @@ import torch
 from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows, host_numpy
+from .._progress import phase
 from .._random import Stream
 from .._validation import fmt_error
 from ..base import _clone
@@ -158,7 +159,7 @@ class KMeansSMOTE(BaseSMOTE):
         seeded = isinstance(getattr(est, "random_state", None), numbers.Integral)
         labels = None
         total = sum(self.sampling_strategy_.values())
-        self._report("clustering")
+        phase("clustering")
         plans = []
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
@@ -212,7 +213,6 @@ class KMeansSMOTE(BaseSMOTE):
             for rows, weight in zip(valid, weights, strict=True):
                 Xc, nn = self._graph(rows, label)
                 plans.append((ci, int(math.ceil(n_samples * weight)), Xc, nn))
-        self._report("generation")
         stream = Stream(self.random_state, dev)
         return NewRows([(ci, n, self._filler(stream, n, Xc, nn)) for ci, n, Xc, nn in plans])
 

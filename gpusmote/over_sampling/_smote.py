@@ -79,7 +79,6 @@ class SMOTE(BaseSMOTE):
 
     def _fit(self, data) -> None:
         """Each over-sampled class's neighbour graph, kept with the stream for `sample`."""
-        self._report("neighbour search")
         self._data = data
         self._stream = Stream(self.random_state, self.device_)
         self._graphs, self._wide = {}, {}
@@ -93,7 +92,6 @@ class SMOTE(BaseSMOTE):
         """The input rows, unchanged and in order, then the synthetic rows grouped by
         class in sorted class order (imbalanced-learn's layout)."""
         self._fit(data)
-        self._report("generation")
         stream = Stream(self.random_state, self.device_)
 
         def fill(class_index: int, n: int):

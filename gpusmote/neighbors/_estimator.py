@@ -116,7 +116,7 @@ class NearestNeighbors(ParamsMixin):
         return to_like(result, like)
 
     def kneighbors_graph(self, X=None, n_neighbors: int | None = None, mode: str = "connectivity"):
-        """Sparse (n_queries, n_samples_fit_) graph of the neighbours.
+        """Sparse ``(n_queries, n_samples_fit_)`` graph of the neighbours.
 
         A scipy CSR matrix for non-tensor input (needs scipy, which scikit-learn brings),
         a torch sparse CSR tensor for tensor input. ``mode``: "connectivity" (ones) or

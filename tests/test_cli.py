@@ -189,7 +189,9 @@ def test_info_lists_backends(capsys):
 
 def test_bench_small_prints_both_tables(capsys):
     assert main(["bench", "--size", "small", "--device", "cpu"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "{" not in captured.err and "{" not in out  # tables, not Python dicts
     assert out.startswith("Machine: ")
     neighbour_rows = [
         line

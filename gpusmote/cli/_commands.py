@@ -70,7 +70,9 @@ def bench(args) -> int:
             file=sys.stderr,
         )
     print(
-        run_neighbors(args.size, device=device, memory=args.size == "medium", json_path=args.json)
+        run_neighbors(
+            args.size, device=device, memory=args.size == "medium", json_path=args.json, log=False
+        )
     )
     print()
     print(run_smote(args.size, device=device))

@@ -142,6 +142,7 @@ def bench_neighbors(
     peer_max_n: int | None = None,
     ns: list[int] | None = None,
     json_path: str | None = None,
+    log: bool = True,
 ):
     """Self k-NN (each row excluded from its own neighbours) at the sizes of ``size``
     (only the row counts in ``ns``, if given).
@@ -150,7 +151,8 @@ def bench_neighbors(
     seconds of every engine (None where it is not installed, or above ``peer_max_n``
     rows for the CPU peers and the faiss backend) and the agreement of gpusmote's
     indices with scikit-learn's. ``json_path`` gets the dict after every row, so a run
-    stopped by a timeout leaves the rows it finished.
+    stopped by a timeout leaves the rows it finished. ``log``: a stderr line per run and
+    per row as they end (the scripts' progress; the CLI prints only the table).
     """
     device = torch.device(device)
     try:
@@ -180,16 +182,20 @@ def bench_neighbors(
             # is the machine's speed
             peers = peer_max_n is None or n <= peer_max_n
             reps = (3 if n < 1_000_000 else 1) if repeat is None else repeat
-            row = _bench_one(X, k, device, reps, faiss if peers else None, SkNN if peers else None)
+            engines = (faiss, SkNN) if peers else (None, None)
+            row = _bench_one(X, k, device, reps, *engines, log=log)
             row["floor_s"] = 2.0 * n * n * d / rate
             rows.append(row)
-            print(f"  n={n:,} d={d}: {row}", file=sys.stderr, flush=True)
+            if log:
+                print(f"  n={n:,} d={d}: {row}", file=sys.stderr, flush=True)
             if json_path:
                 write_json(result, json_path)
     return result
 
 
-def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, SkNN) -> dict:
+def _bench_one(
+    X: np.ndarray, k: int, device: torch.device, reps: int, faiss, SkNN, log: bool = True
+) -> dict:
     """Seconds of each engine on one self-search of ``X``; None where not installed."""
     n, d = X.shape
     cpu = torch.device("cpu")
@@ -208,7 +214,7 @@ def _bench_one(X: np.ndarray, k: int, device: torch.device, reps: int, faiss, Sk
     if SkNN is not None:
         sklearn = SkNN(n_neighbors=k, algorithm="brute")
         engines["sklearn_s"] = (lambda: sklearn.fit(X).kneighbors()[1], cpu)
-    timed = race(engines, reps, log=f"n={n:,} d={d}")
+    timed = race(engines, reps, log=f"n={n:,} d={d}" if log else None)
     row = {"n": n, "d": d, "k": k, "gpusmote_faiss_s": None, "faiss_s": None}
     row["sklearn_s"] = row["agree"] = None
     row.update({name: seconds for name, (seconds, _) in timed.items()})
@@ -305,6 +311,7 @@ def run_neighbors(
     json_path: str | None = None,
     ns: list[int] | None = None,
     repeat: int | None = None,
+    log: bool = True,
 ) -> str:
     """The neighbour benchmark, the peak-memory probe (``memory``), the table as text."""
     result = bench_neighbors(
@@ -315,6 +322,7 @@ def run_neighbors(
         peer_max_n=peer_max_n,
         ns=ns,
         json_path=json_path,
+        log=log,
     )
     if memory:
         probe = peak_rss_probe()

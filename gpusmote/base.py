@@ -17,6 +17,7 @@ from ._params import clone as _clone
 from ._progress import progress_bar
 from ._random import check_random_state
 from ._strategy import resolve
+from ._typing import ArrayLike, Labels
 from ._validation import check_finite, parse_memory
 from .neighbors._backend import resolve_backend
 
@@ -98,11 +99,22 @@ class BaseSampler(ParamsMixin):
     _sampling_type = "over-sampling"
 
     @one_at_a_time
-    def fit(self, X, y, *, progress=False):
-        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``
-        (imbalanced-learn's ``fit``); returns self. Rows come from `fit_resample`
-        (SMOTE's also from ``sample`` / ``iter_samples``). ``progress``: as for
-        `fit_resample`."""
+    def fit(self, X: ArrayLike, y: Labels, *, progress: bool | str = False):
+        """Validate ``(X, y)`` and the parameters and set ``sampling_strategy_``, as
+        imbalanced-learn's ``fit`` does. Rows come from `fit_resample` (SMOTE's also
+        from ``sample`` / ``iter_samples``, whose neighbour graphs ``fit`` builds).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or tensor of shape (n_samples, n_features)
+        y : array-like, Series or tensor of shape (n_samples,)
+        progress : bool or "auto", default=False
+            As for `fit_resample`.
+
+        Returns
+        -------
+        self
+        """
         self._check_params()
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
@@ -111,7 +123,7 @@ class BaseSampler(ParamsMixin):
         return self
 
     @one_at_a_time
-    def fit_resample(self, X, y, *, progress=False):
+    def fit_resample(self, X: ArrayLike, y: Labels, *, progress: bool | str = False):
         """Resample ``(X, y)``.
 
         Parameters

@@ -62,6 +62,19 @@ def test_every_parameter_is_documented_in_its_class():
             assert re.search(rf"^    {name} :", doc, re.M), (Sampler, name)
 
 
+def test_public_signatures_have_type_hints():
+    """Every parameter of every sampler's __init__, fit and fit_resample is annotated, and
+    the annotations resolve at runtime (typing.get_type_hints, as tools call it)."""
+    import typing
+
+    for Sampler in _all_public_samplers():
+        for method in (Sampler.__init__, Sampler.fit, Sampler.fit_resample):
+            params = inspect.signature(method).parameters.values()
+            bare = [p.name for p in params if p.name != "self" and p.annotation is p.empty]
+            assert bare == [], (Sampler, method.__name__, bare)
+            typing.get_type_hints(method)
+
+
 def test_every_sampler_follows_the_template():
     """No sampler writes its own fit or fit_resample: each is BaseSampler's, which checks,
     prepares, calls the sampler's _fit_resample and builds the output."""

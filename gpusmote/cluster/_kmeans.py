@@ -12,6 +12,7 @@ from .._device import compute_dtype, default_memory_budget
 from .._io import as_feature_tensor, to_like
 from .._params import ParamsMixin
 from .._random import Stream, check_random_state
+from .._typing import ArrayLike
 from .._validation import check_finite, check_int, fmt_error
 
 __all__ = ["KMeans"]
@@ -115,8 +116,19 @@ class KMeans(ParamsMixin):
         return t.to(compute_dtype(t.dtype))
 
     # fitting -------------------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Cluster ``X`` (y is ignored); returns self."""
+    def fit(self, X: ArrayLike, y=None):
+        """Cluster ``X``.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+            With ``cluster_centers_``, ``labels_``, ``inertia_``, ``n_iter_``.
+        """
         Xt = self._data(X)
         n, d = Xt.shape
         k, runs = self._check_params(n, d)
@@ -152,8 +164,19 @@ class KMeans(ParamsMixin):
         given = as_feature_tensor(self.init, "init", self.device_).to(torch.float64)
         return (given - mean).to(Xc.dtype)
 
-    def predict(self, X):
-        """The index of the nearest centre of each row of ``X`` (ties: lower index)."""
+    def predict(self, X: ArrayLike):
+        """The nearest centre of each row.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : (n_samples,) int64
+            The index of the nearest centre (ties: the lower index), numpy unless ``X``
+            is a tensor.
+        """
         if not hasattr(self, "_centres"):
             raise RuntimeError("This KMeans instance is not fitted yet; call fit(X) first.")
         Xt = as_feature_tensor(X, "X", self._centres.device)
@@ -167,8 +190,19 @@ class KMeans(ParamsMixin):
         labels, _ = _assign(Xt, self._centres, chunk)
         return to_like(labels, X)
 
-    def fit_predict(self, X, y=None):
-        """``fit(X)`` and return ``labels_``."""
+    def fit_predict(self, X: ArrayLike, y=None):
+        """Cluster ``X`` and return its labels.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        labels : (n_samples,) int64
+            ``labels_`` after ``fit(X)``.
+        """
         return self.fit(X).labels_
 
 

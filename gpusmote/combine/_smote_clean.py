@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._docs import fill_doc
 from .._io import Passed
+from .._typing import Backend, Device, Memory, RandomState, Strategy
 from .._validation import fmt_error
 from ..base import BaseSampler, _clone
 from ..over_sampling import SMOTE
@@ -82,13 +83,13 @@ class SMOTEENN(_SMOTEThenClean):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        smote=None,
-        enn=None,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        smote: object | None = None,
+        enn: object | None = None,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -131,13 +132,13 @@ class SMOTETomek(_SMOTEThenClean):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        smote=None,
-        tomek=None,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        smote: object | None = None,
+        tomek: object | None = None,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

@@ -9,6 +9,7 @@ import torch
 from .._device import resolve_device
 from .._io import as_feature_tensor, to_like
 from .._params import ParamsMixin
+from .._typing import ArrayLike
 from .._validation import check_bool, check_int, fmt_error
 from ._api import collect_stats, kneighbors
 from ._backend import resolve_auto_backend, resolve_backend
@@ -64,8 +65,18 @@ class NearestNeighbors(ParamsMixin):
         self.device = device
         self.max_memory = max_memory
 
-    def fit(self, X, y=None):
-        """Store ``X`` (on the compute device) as the rows to search."""
+    def fit(self, X: ArrayLike, y=None):
+        """Store ``X`` (on the compute device) as the rows to search.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or tensor of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
         spec = resolve_backend(self.backend)
         check_int(self.n_neighbors, "n_neighbors", minimum=1)
         data_device = X.device if isinstance(X, torch.Tensor) else None
@@ -81,12 +92,28 @@ class NearestNeighbors(ParamsMixin):
         self.backend_ = spec if isinstance(spec, str) else spec.name
         return self
 
-    def kneighbors(self, X=None, n_neighbors: int | None = None, return_distance: bool = True):
-        """Neighbours of ``X`` among the fitted rows; ``X=None``: of the fitted rows, each
-        excluding itself (scikit-learn's convention).
+    def kneighbors(
+        self,
+        X: ArrayLike | None = None,
+        n_neighbors: int | None = None,
+        return_distance: bool = True,
+    ):
+        """The nearest fitted rows of each query, exact (ties by lower index).
 
-        Returns ``(distances, indices)`` or ``indices``, numpy unless ``X`` (or, for
-        ``X=None``, the fitted data) is a tensor.
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_queries, n_features), optional
+            The queries. None: the fitted rows, each excluding itself (scikit-learn's
+            convention).
+        n_neighbors : int, optional
+            Default: the constructor's ``n_neighbors``.
+        return_distance : bool, default=True
+
+        Returns
+        -------
+        distances : (n_queries, n_neighbors), only with ``return_distance``
+        indices : (n_queries, n_neighbors) int64
+            numpy unless ``X`` (or, for ``X=None``, the fitted data) is a tensor.
         """
         if not hasattr(self, "_fit_X"):
             raise RuntimeError(
@@ -115,12 +142,23 @@ class NearestNeighbors(ParamsMixin):
             return tuple(to_like(t, like) for t in result)
         return to_like(result, like)
 
-    def kneighbors_graph(self, X=None, n_neighbors: int | None = None, mode: str = "connectivity"):
-        """Sparse ``(n_queries, n_samples_fit_)`` graph of the neighbours.
+    def kneighbors_graph(
+        self, X: ArrayLike | None = None, n_neighbors: int | None = None, mode: str = "connectivity"
+    ):
+        """The neighbours as a sparse graph, as scikit-learn's ``kneighbors_graph``.
 
-        A scipy CSR matrix for non-tensor input (needs scipy, which scikit-learn brings),
-        a torch sparse CSR tensor for tensor input. ``mode``: "connectivity" (ones) or
-        "distance" (the Euclidean distances).
+        Parameters
+        ----------
+        X, n_neighbors
+            As for `kneighbors`.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            Ones, or the Euclidean distances.
+
+        Returns
+        -------
+        graph : sparse matrix of shape ``(n_queries, n_samples_fit_)``
+            A scipy CSR matrix for non-tensor input (needs scipy, which scikit-learn
+            brings), a torch sparse CSR tensor for tensor input.
         """
         if mode not in ("connectivity", "distance"):
             raise ValueError(fmt_error("mode", '"connectivity" or "distance"', mode))

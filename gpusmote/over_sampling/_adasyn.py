@@ -12,6 +12,7 @@ from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from ..base import BaseSampler
 from ..neighbors import kneighbors
@@ -58,12 +59,12 @@ class ADASYN(BaseSampler):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        n_neighbors=5,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        n_neighbors: Neighbours = 5,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

@@ -11,6 +11,7 @@ from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from ..neighbors import kneighbors
 from ._base import BaseSMOTE, require_more_rows
@@ -103,14 +104,14 @@ class BorderlineSMOTE(_WholeSetSMOTE):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=5,
-        m_neighbors=10,
-        kind="borderline-1",
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 5,
+        m_neighbors: int = 10,
+        kind: str = "borderline-1",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

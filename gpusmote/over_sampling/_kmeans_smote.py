@@ -13,6 +13,7 @@ from .._interpolate import interpolate_into
 from .._io import NewRows, host_numpy
 from .._progress import phase
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors._farthest import mean_pairwise_distance
@@ -82,15 +83,15 @@ class KMeansSMOTE(BaseSMOTE):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=2,
-        kmeans_estimator=None,
-        cluster_balance_threshold="auto",
-        density_exponent="auto",
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 2,
+        kmeans_estimator: int | object | None = None,
+        cluster_balance_threshold: float | str = "auto",
+        density_exponent: float | str = "auto",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

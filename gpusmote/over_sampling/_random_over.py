@@ -9,6 +9,7 @@ import torch
 from .._docs import fill_doc
 from .._io import Kept, NewRows
 from .._random import Stream
+from .._typing import Device, RandomState, Strategy
 from .._validation import check_fits, fmt_error
 from ..base import BaseSampler
 
@@ -50,7 +51,12 @@ class RandomOverSampler(BaseSampler):
     """
 
     def __init__(
-        self, *, sampling_strategy="auto", random_state=None, shrinkage=None, device="auto"
+        self,
+        *,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        shrinkage: float | dict | None = None,
+        device: Device = "auto",
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

@@ -8,6 +8,7 @@ from .._docs import fill_doc
 from .._interpolate import differences_overflow, interpolate_into
 from .._io import NewRows
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from ..base import instance_lock
 from ._base import BaseSMOTE
@@ -63,12 +64,12 @@ class SMOTE(BaseSMOTE):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=5,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 5,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -128,13 +129,24 @@ class SMOTE(BaseSMOTE):
         return labels[klass]
 
     def sample(self, n_samples: int, *, klass=None):
-        """``(X_new, y_new)``: ``n_samples`` more synthetic rows of ``klass`` (default: the
-        only over-sampled class), in the input's container types.
+        """More synthetic rows of one class, after `fit`.
 
         Draws continue one stream across calls, started from ``random_state`` at `fit`.
         Calls from several threads on one instance are safe: each call's draws are one
         piece of the stream, taken under the instance's lock (the rows are then computed
         in parallel), so the blocks are those of some order of the calls one by one.
+
+        Parameters
+        ----------
+        n_samples : int
+            How many rows.
+        klass : label, optional
+            Which over-sampled class; default: the only one.
+
+        Returns
+        -------
+        X_new, y_new
+            ``n_samples`` rows and their labels, in the fitted input's container types.
         """
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         with instance_lock(self):  # one fit's state and one piece of the stream
@@ -151,11 +163,25 @@ class SMOTE(BaseSMOTE):
         return data.finish(X_buf, y_buf)
 
     def iter_samples(self, n_samples: int, *, klass=None, chunk_size: int = 65536):
-        """Yield ``(X_chunk, y_chunk)`` pairs of at most ``chunk_size`` rows, ``n_samples``
-        in all, so an output larger than memory can be streamed to disk or a training loop.
+        """More synthetic rows of one class in chunks, so that an output larger than
+        memory can be streamed to disk or into a training loop.
 
         Each chunk is one `sample` call: iterators consumed from several threads at once
         interleave whole chunks of the stream.
+
+        Parameters
+        ----------
+        n_samples : int
+            How many rows in all.
+        klass : label, optional
+            As for `sample`.
+        chunk_size : int, default=65536
+            The most rows per chunk.
+
+        Yields
+        ------
+        X_chunk, y_chunk
+            As `sample` returns them.
         """
         n_samples = check_int(n_samples, "n_samples", minimum=0)
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)

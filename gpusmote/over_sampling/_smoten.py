@@ -9,6 +9,7 @@ import torch
 from .._docs import fill_doc
 from .._io import TableRows
 from .._random import Stream
+from .._typing import Device, Memory, Neighbours, RandomState, Strategy
 from .._votes import mode_rows
 from ..base import _clone
 from ..neighbors._vdm import vdm_block, vdm_kneighbors, vdm_tables
@@ -64,13 +65,13 @@ class SMOTEN(_TableSampler):
 
     def __init__(
         self,
-        categorical_encoder=None,
+        categorical_encoder: object | None = None,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=5,
-        device="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 5,
+        device: Device = "auto",
+        max_memory: Memory = None,
     ):
         self.categorical_encoder = categorical_encoder
         self.sampling_strategy = sampling_strategy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import Table, TableData, TableRows
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_finite, fmt_error
 from ..base import _clone
 from ._base import BaseSMOTE
@@ -152,15 +154,15 @@ class SMOTENC(_TableSampler):
 
     def __init__(
         self,
-        categorical_features,
+        categorical_features: str | Sequence,
         *,
-        categorical_encoder=None,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=5,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        categorical_encoder: object | None = None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 5,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

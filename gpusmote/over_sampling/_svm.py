@@ -12,6 +12,7 @@ from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows, host_numpy
 from .._random import Stream
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
@@ -67,15 +68,15 @@ class SVMSMOTE(_WholeSetSMOTE):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=5,
-        m_neighbors=10,
-        svm_estimator=None,
-        out_step=0.5,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        k_neighbors: Neighbours = 5,
+        m_neighbors: int = 10,
+        svm_estimator: object | None = None,
+        out_step: float = 0.5,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

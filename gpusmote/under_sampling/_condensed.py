@@ -9,6 +9,7 @@ import torch
 
 from .._docs import fill_doc
 from .._random import Stream, check_random_state
+from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from .._votes import mode_rows
 from ..neighbors import kneighbors
@@ -77,13 +78,13 @@ class _SeededKNN(BaseCleaningSampler):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        n_neighbors=None,
-        n_seeds_S=1,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        n_neighbors: Neighbours | None = None,
+        n_seeds_S: int = 1,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

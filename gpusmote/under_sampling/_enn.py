@@ -10,6 +10,7 @@ import torch
 
 from .._docs import fill_doc
 from .._strategy import resolve
+from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_bool, check_int, check_neighbours, fmt_error
 from .._votes import mode_rows
 from ._base import BaseCleaningSampler
@@ -102,12 +103,12 @@ class EditedNearestNeighbours(_ENNCore):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        n_neighbors=3,
-        kind_sel="all",
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        n_neighbors: Neighbours = 3,
+        kind_sel: str = "all",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.n_neighbors = n_neighbors
@@ -174,13 +175,13 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        n_neighbors=3,
-        max_iter=100,
-        kind_sel="all",
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        n_neighbors: Neighbours = 3,
+        max_iter: int = 100,
+        kind_sel: str = "all",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.n_neighbors = n_neighbors
@@ -251,13 +252,13 @@ class AllKNN(_ENNCore):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        n_neighbors=3,
-        kind_sel="all",
-        allow_minority=False,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        n_neighbors: Neighbours = 3,
+        kind_sel: str = "all",
+        allow_minority: bool = False,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.n_neighbors = n_neighbors

@@ -10,6 +10,7 @@ import torch
 from .._docs import fill_doc
 from .._io import host_numpy
 from .._random import check_random_state
+from .._typing import Device, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from ._base import BaseUnderSampler
 
@@ -70,12 +71,12 @@ class InstanceHardnessThreshold(BaseUnderSampler):
     def __init__(
         self,
         *,
-        estimator=None,
-        sampling_strategy="auto",
-        random_state=None,
-        cv=5,
-        n_jobs=None,
-        device="auto",
+        estimator: object | None = None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        cv: int = 5,
+        n_jobs: int | None = None,
+        device: Device = "auto",
     ):
         self.estimator = estimator
         self.sampling_strategy = sampling_strategy

@@ -9,6 +9,7 @@ import torch
 
 from .._docs import fill_doc
 from .._io import host_numpy
+from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_neighbours, fmt_error
 from .._votes import mode_rows
 from ..base import _clone
@@ -61,13 +62,13 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        edited_nearest_neighbours=None,
-        n_neighbors=3,
-        threshold_cleaning=0.5,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        edited_nearest_neighbours: object | None = None,
+        n_neighbors: Neighbours = 3,
+        threshold_cleaning: float = 0.5,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.edited_nearest_neighbours = edited_nearest_neighbours

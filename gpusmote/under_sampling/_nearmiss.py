@@ -10,6 +10,7 @@ import torch
 
 from .._docs import fill_doc
 from .._io import host_numpy
+from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_neighbours, fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
@@ -64,13 +65,13 @@ class NearMiss(BaseUnderSampler):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        version=1,
-        n_neighbors=3,
-        n_neighbors_ver3=3,
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        version: int = 1,
+        n_neighbors: Neighbours = 3,
+        n_neighbors_ver3: Neighbours = 3,
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.version = version

@@ -8,6 +8,7 @@ import torch
 from .._device import compute_dtype
 from .._docs import fill_doc
 from .._io import Replaced, host_numpy
+from .._typing import Backend, Device, Memory, RandomState, Strategy
 from .._validation import fmt_error
 from ..base import _clone
 from ..neighbors import kneighbors
@@ -54,13 +55,13 @@ class ClusterCentroids(BaseUnderSampler):
     def __init__(
         self,
         *,
-        sampling_strategy="auto",
-        random_state=None,
-        estimator=None,
-        voting="auto",
-        device="auto",
-        backend="auto",
-        max_memory=None,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        estimator: object | None = None,
+        voting: str = "auto",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

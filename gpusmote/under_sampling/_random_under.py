@@ -7,6 +7,7 @@ import torch
 from .._docs import fill_doc
 from .._io import Kept
 from .._random import Stream
+from .._typing import Device, RandomState, Strategy
 from .._validation import check_bool
 from ._base import BaseUnderSampler
 
@@ -48,7 +49,12 @@ class RandomUnderSampler(BaseUnderSampler):
     """
 
     def __init__(
-        self, *, sampling_strategy="auto", random_state=None, replacement=False, device="auto"
+        self,
+        *,
+        sampling_strategy: Strategy = "auto",
+        random_state: RandomState = None,
+        replacement: bool = False,
+        device: Device = "auto",
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state

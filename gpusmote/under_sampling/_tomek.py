@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .._docs import fill_doc
+from .._typing import Backend, Device, Memory, Strategy
 from ..neighbors import kneighbors
 from ._base import BaseCleaningSampler
 
@@ -51,7 +52,14 @@ class TomekLinks(BaseCleaningSampler):
     [0, 1, 0, 0]
     """
 
-    def __init__(self, *, sampling_strategy="auto", device="auto", backend="auto", max_memory=None):
+    def __init__(
+        self,
+        *,
+        sampling_strategy: Strategy = "auto",
+        device: Device = "auto",
+        backend: Backend = "auto",
+        max_memory: Memory = None,
+    ):
         self.sampling_strategy = sampling_strategy
         self.device = device
         self.backend = backend

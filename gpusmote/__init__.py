@@ -13,7 +13,7 @@ from .over_sampling import (
     RandomOverSampler,
 )
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 
 __all__ = [
     "SMOTE",

@@ -39,6 +39,17 @@ class ParamsMixin:
         return list(names)
 
     def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters, as scikit-learn's ``get_params``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of estimators given as parameters, as ``name__param``.
+
+        Returns
+        -------
+        dict
+        """
         out = {}
         for name in self._param_names():
             value = getattr(self, name)
@@ -48,6 +59,18 @@ class ParamsMixin:
         return out
 
     def set_params(self, **params):
+        """Set constructor parameters, as scikit-learn's ``set_params`` (``name__param``
+        reaches an estimator given as a parameter).
+
+        Parameters
+        ----------
+        **params
+            New values by parameter name.
+
+        Returns
+        -------
+        self
+        """
         if not params:
             return self
         valid = self._param_names()

@@ -9,12 +9,13 @@
 # lacks (imbalanced-learn, sklearn-compat, faiss-cpu) may be carried in .whl/ and are
 # unpacked first. Writes OUTDIR/gpu_check.json (floors, tests, benchmark results and each
 # step's exit code: 124 is its timeout) and the log beside it. Each step has its own
-# timeout; together at most 7.5 minutes.
+# timeout; together at most 8.5 minutes.
 #
 #   1. the card's floors: float32 matmul rate, on-device and host<->device copy rates;
 #   2. the CUDA test subset (every device-parametrised test's cuda case);
-#   3. self k-NN at n = 100k and 1M, d = 64, k = 5: gpusmote alone, then faiss-cpu and
-#      scikit-learn on this machine's CPUs as peers at 100k (one run each);
+#   3. self k-NN at n = 100k and 1M, d = 64, k = 5: gpusmote alone (the fused Triton
+#      kernel where Triton is installed), the same with GPUSMOTE_TRITON=0 (the torch
+#      path), then faiss-cpu and scikit-learn on this machine's CPUs as peers at 100k;
 #   4. SMOTE end to end at 50k minority / 1.05M rows and 1M minority / 10M rows, with
 #      imbalanced-learn on this machine's CPUs as the peer where it finishes in 30 s.
 #
@@ -70,6 +71,9 @@ step cuda_tests 120 python3 -m pytest -m cuda -q -p no:cacheprovider \
 #    and 3 runs each without printing a row; each run now logs as it ends)
 step neighbors 60 python3 scripts/bench_neighbors.py --device "$device" --size "$nb_size" \
     --no-memory --peer-max-n 0 --json "$out/bench_neighbors_gpu.json"
+step neighbors_unfused 60 env GPUSMOTE_TRITON=0 python3 scripts/bench_neighbors.py \
+    --device "$device" --size "$nb_size" --no-memory --peer-max-n 0 \
+    --json "$out/bench_neighbors_unfused.json"
 step neighbors_peers 90 python3 scripts/bench_neighbors.py --device "$device" \
     --size "$nb_size" --n "$nb_peer_n" --repeat 1 --no-memory --peer-max-n "$nb_peer_n" \
     --json "$out/bench_neighbors_peers.json"
@@ -88,7 +92,8 @@ import json, os, sys
 out, steps = sys.argv[1], dict(s.split("=") for s in sys.argv[2:])
 result = {"exit_codes": {name: int(rc) for name, rc in steps.items()}}
 result["cuda_tests_exit_code"] = result["exit_codes"]["cuda_tests"]
-for name in ("floors", "bench_neighbors_gpu", "bench_neighbors_peers", "bench_smote", "tiles"):
+names = ("floors", "bench_neighbors_gpu", "bench_neighbors_unfused", "bench_neighbors_peers")
+for name in (*names, "bench_smote", "tiles"):
     path = os.path.join(out, name + ".json")
     result[name] = json.load(open(path)) if os.path.exists(path) else None
 json.dump(result, open(os.path.join(out, "gpu_check.json"), "w"), indent=2)

@@ -38,6 +38,7 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
         "floors": 0,
         "cuda_tests": 0,
         "neighbors": 0,
+        "neighbors_unfused": 0,
         "neighbors_peers": 0,
         "smote": 0,
     }
@@ -47,6 +48,7 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
     rows = result["bench_neighbors_gpu"]["rows"]
     assert [r["n"] for r in rows] == [2000, 5000] and all(r["torch_s"] > 0 for r in rows)
     assert all(r["sklearn_s"] is None for r in rows)  # gpusmote alone in this step
+    assert len(result["bench_neighbors_unfused"]["rows"]) == 2  # the torch path, for the ratio
     (peer_row,) = result["bench_neighbors_peers"]["rows"]
     if peer_row["sklearn_s"] is not None:
         assert peer_row["agree"] == 1.0

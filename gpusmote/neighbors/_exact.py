@@ -64,6 +64,8 @@ class SearchStats:
     queries: int = 0
     rechecked: int = 0
     tie_candidates: int = 0
+    # whether the torch engine's blocks ran in the fused Triton kernel (`_triton`)
+    fused: bool = False
 
 
 class Problem:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from . import _triton
 from ._exact import Problem, pad_by_query, sq_norms
 from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
 from ._precision import sliced_units
@@ -60,7 +61,10 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             norms = _database_columns(P, a, b, db_buf[:, : b - a])[-1]
             x_max = max(x_max, float(norms.max().to(torch.float64).sqrt()))
     every_row_is_candidate = kc >= n - int(P.exclude_self)
-    block = torch.empty(bq * bw, dtype=dtype, device=dev)
+    fused = dtype == torch.float32 and _triton.enabled(dev, g)
+    if fused and P.stats is not None:
+        P.stats.fused = True
+    block = None if fused else torch.empty(bq * bw, dtype=dtype, device=dev)
     queries = torch.ones((bq, d + 1), dtype=dtype, device=dev)
 
     for q0 in range(0, P.m, bq):
@@ -80,6 +84,10 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                 _database_columns(P, d0, d0 + real, cols[:, :real])
                 cols[:-1, real:] = 0.0
                 cols[-1, real:] = float("inf")
+            if fused:  # the block never reaches memory: only its group minima
+                v, c = _triton.block_candidates(yw, cols, q0, d0, kc, g, P.exclude_self)
+                run_v, run_i = _merged(run_v, run_i, v, c, kc)
+                continue
             scores = block[: r * w].view(r, w)
             torch.mm(yw, cols, out=scores)
             run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)
@@ -88,7 +96,10 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
-        yield q0, run_i, threshold, P.slack_at(y_norm, x_max)
+        slack = P.slack_at(y_norm, x_max)
+        if fused:  # two evaluations of the scores: see `_triton`
+            slack = _scaled(slack, _triton.SLACK_FACTOR)
+        yield q0, run_i, threshold, slack
 
 
 def _split_candidates(P: Problem, plan: TorchPlan):
@@ -160,9 +171,19 @@ def _select_into(P: Problem, scores: torch.Tensor, q0: int, d0: int, kc: int, g:
             scores[diag - q0, diag - d0] = float("inf")
     v, c = _select_block(scores, kc, g)
     c += d0
+    return _merged(run_v, run_i, v, c, kc)
+
+
+def _merged(run_v, run_i, v: torch.Tensor, c: torch.Tensor, kc: int):
+    """A block's candidates ``v`` / ``c`` merged into the running ones (None at first)."""
     if run_v is None:
         return v, c
     return _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
+
+
+def _scaled(slack, factor: float):
+    """``slack`` (a function of the k-th distances) times ``factor``."""
+    return lambda d2_k: slack(d2_k) * factor
 
 
 def _select_block(scores: torch.Tensor, kc: int, g: int):

@@ -1,0 +1,138 @@
+"""A fused Triton kernel for the torch engine's blocks: the scores of a (query tile,
+database tile) block are computed in registers and only each query's minimum per group
+of ``g`` columns is written, so the (r, w) block never reaches memory. The candidate
+groups' scores are then recomputed (kc * g per query instead of w) and selected.
+
+Used on CUDA where Triton is installed; ``GPUSMOTE_TRITON=0`` turns it off. On the CPU it
+runs only under Triton's interpreter (``TRITON_INTERPRET=1`` with ``GPUSMOTE_TRITON=1``),
+which the tests use to check it without a GPU.
+
+Exactness: the group minima and the recomputed candidate scores are two evaluations of
+the same products, each within the rounding bound ``s`` of `Problem.slack`. Every
+non-candidate then scores at least ``t - 3 s`` against the largest candidate score ``t``
+(``t`` is at most the largest selected minimum plus ``2 s``; a row of an unselected group
+scores at least that minimum less ``s``; a row of a selected group at least ``t``), so
+the certificate uses three times the slack.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+__all__ = ["enabled", "block_candidates", "SLACK_FACTOR"]
+
+SLACK_FACTOR = 3.0
+_BM, _BN, _BK = 32, 64, 16  # tile of one program; _BN a multiple of every group size used
+
+_kernel = None
+
+
+def enabled(device: torch.device, g: int) -> bool:
+    """Whether the engine's blocks on ``device`` with groups of ``g`` use the kernel."""
+    choice = os.environ.get("GPUSMOTE_TRITON", "")
+    if choice == "0" or g <= 1 or _BN % g:
+        return False
+    if device.type == "cpu" and not (choice == "1" and os.environ.get("TRITON_INTERPRET") == "1"):
+        return False
+    if device.type not in ("cpu", "cuda"):
+        return False
+    return _load() is not None
+
+
+def _load():
+    global _kernel
+    if _kernel is not None:
+        return _kernel
+    try:
+        import triton
+        import triton.language as tl
+    except ModuleNotFoundError:
+        return None
+
+    @triton.jit
+    def group_minima(
+        Y, C, OUT, r, w, k, q0, d0, n_groups,
+        stride_y, stride_c, stride_o,
+        EXCLUDE: tl.constexpr, G: tl.constexpr,
+        BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
+    ):  # fmt: skip
+        pm = tl.program_id(0)
+        pn = tl.program_id(1)
+        rm = pm * BM + tl.arange(0, BM)
+        rn = pn * BN + tl.arange(0, BN)
+        acc = tl.zeros((BM, BN), dtype=tl.float32)
+        for k0 in range(0, k, BK):
+            rk = k0 + tl.arange(0, BK)
+            a = tl.load(
+                Y + rm[:, None] * stride_y + rk[None, :],
+                mask=(rm[:, None] < r) & (rk[None, :] < k),
+                other=0.0,
+            )
+            b = tl.load(
+                C + rk[:, None] * stride_c + rn[None, :],
+                mask=(rk[:, None] < k) & (rn[None, :] < w),
+                other=0.0,
+            )
+            # padding columns carry +inf norms: finite here, so that the zero rows of
+            # a partial query tile give 0, not NaN (0 * inf); they stay unselectable
+            b = tl.minimum(b, 3.0e38)
+            acc += tl.dot(a, b, input_precision="ieee")
+        big = float("inf")
+        acc = tl.where(rn[None, :] < w, acc, big)
+        if EXCLUDE:
+            acc = tl.where((rm[:, None] + q0) == (rn[None, :] + d0), big, acc)
+        mins = tl.min(tl.reshape(acc, (BM, BN // G, G)), axis=2)
+        rg = pn * (BN // G) + tl.arange(0, BN // G)
+        tl.store(
+            OUT + rm[:, None] * stride_o + rg[None, :],
+            mins,
+            mask=(rm[:, None] < r) & (rg[None, :] < n_groups),
+        )
+
+    _kernel = (triton, group_minima)
+    return _kernel
+
+
+def group_minima(yw: torch.Tensor, cols: torch.Tensor, g: int, q0: int, d0: int, exclude: bool):
+    """(r, w // g) float32: each query's smallest score ``yw @ cols`` per group of g
+    columns, its own row (``exclude``: query ``q0 + i`` is row ``d0 + j``) left out."""
+    triton, kernel = _load()
+    r, k = yw.shape
+    w = cols.shape[1]
+    n_groups = w // g
+    yw, cols = yw.contiguous(), cols.contiguous()
+    out = torch.empty((r, n_groups), dtype=torch.float32, device=yw.device)
+    grid = (triton.cdiv(r, _BM), triton.cdiv(w, _BN))
+    kernel[grid](
+        yw, cols, out, r, w, k, q0, d0, n_groups,
+        yw.stride(0), cols.stride(0), out.stride(0),
+        EXCLUDE=exclude, G=g, BM=_BM, BN=_BN, BK=_BK,
+    )  # fmt: skip
+    return out
+
+
+def block_candidates(
+    yw: torch.Tensor, cols: torch.Tensor, q0: int, d0: int, kc: int, g: int, exclude: bool
+):
+    """The kc smallest scores of each query in this block and their columns (as
+    `_torch._select_block` gives them), from the kernel's group minima: the kc groups
+    with the smallest minima, their scores recomputed, the kc smallest kept."""
+    r, w = yw.shape[0], cols.shape[1]
+    mins = group_minima(yw, cols, g, q0, d0, exclude)
+    kg = min(kc, mins.shape[1])
+    _, gi = mins.topk(kg, dim=1, largest=False, sorted=False)  # (r, kg)
+    groups = cols.view(cols.shape[0], w // g, g).permute(1, 0, 2)  # (w // g, k, g)
+    values = torch.empty((r, kg * g), dtype=cols.dtype, device=cols.device)
+    step = max(1, (1 << 24) // max(1, kg * g * cols.shape[0]))  # ~64 MiB of gathered groups
+    for a in range(0, r, step):
+        b = min(r, a + step)
+        sel = groups[gi[a:b]]  # (c, kg, k, g)
+        values[a:b] = torch.einsum("ck,cjkg->cjg", yw[a:b], sel).reshape(b - a, kg * g)
+    columns = (gi.unsqueeze(2) * g + torch.arange(g, device=cols.device)).view(r, kg * g)
+    if exclude:
+        own = (torch.arange(q0, q0 + r, device=cols.device) - d0).unsqueeze(1)
+        values.masked_fill_(columns == own, float("inf"))
+    v, j = values.topk(min(kc, kg * g), dim=1, largest=False, sorted=False)
+    return v, columns.gather(1, j) + d0

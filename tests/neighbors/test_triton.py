@@ -1,0 +1,99 @@
+"""The fused Triton kernel (`neighbors._triton`): without a GPU it runs under Triton's
+interpreter (``TRITON_INTERPRET=1``), in a fresh process because Triton reads that
+variable when a kernel is defined. The results must be the naive float64 reference's,
+ties by lower index; on a card the same checks run with the compiled kernel."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("triton", reason="the Triton kernel needs triton (in the test extra)")
+
+HERE = Path(__file__).resolve().parent
+
+CHECK = r"""
+import json, sys
+import numpy as np, torch
+sys.path.insert(0, {here!r})
+from reference import naive_kneighbors
+from gpusmote.neighbors import collect_stats, kneighbors
+from gpusmote import SMOTE
+
+dev = torch.device({device!r})
+rng = np.random.default_rng(0)
+out = []
+cases = {{
+    "normal, partial tiles": rng.normal(size=(611, 9)).astype(np.float32),
+    "integer grid (ties)": rng.integers(0, 3, size=(530, 6)).astype(np.float32),
+    "duplicates": np.repeat(rng.normal(size=(180, 7)), 3, axis=0).astype(np.float32),
+}}
+for name, X in cases.items():
+    Xt = torch.from_numpy(X).to(dev)
+    for k in (1, 5):
+        with collect_stats() as st:
+            _, ind = kneighbors(Xt, k, backend="torch")
+        _, ref = naive_kneighbors(X, k)
+        same = bool(np.array_equal(ind.cpu().numpy(), ref))
+        out.append([name, "self", k, st[-1].fused, st[-1].score_dtype, same])
+    Y = rng.normal(size=(257, X.shape[1])).astype(np.float32)
+    with collect_stats() as st:
+        _, ind = kneighbors(Xt, 4, Y=torch.from_numpy(Y).to(dev), backend="torch")
+    _, ref = naive_kneighbors(X, 4, Y=Y)
+    same = bool(np.array_equal(ind.cpu().numpy(), ref))
+    out.append([name, "foreign", 4, st[-1].fused, st[-1].score_dtype, same])
+X = rng.normal(size=(1500, 8)).astype(np.float32)
+y = np.r_[np.zeros(1200, int), np.ones(300, int)]
+smote = SMOTE(random_state=0, device=dev, backend="torch")
+Xo, _ = smote.fit_resample(torch.from_numpy(X).to(dev), torch.from_numpy(y).to(dev))
+print(json.dumps({{"cases": out, "smote": Xo.cpu().numpy().tolist()}}))
+"""
+
+
+def _run(device: str, fused: bool):
+    env = {**os.environ, "GPUSMOTE_TRITON": "1" if fused else "0"}
+    if device == "cpu":
+        env["TRITON_INTERPRET"] = "1"
+    code = CHECK.format(here=str(HERE), device=device)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _check(device: str):
+    fused = _run(device, True)
+    for name, kind, k, used, scores, same in fused["cases"]:
+        # the kernel scores in float32; data that need float64 scores keep the torch path
+        assert used == (scores == "float32"), (name, kind, k, scores)
+        assert same, (name, kind, k)  # the reference's neighbours either way
+    assert sum(case[3] for case in fused["cases"]) >= 6
+    plain = _run(device, False)
+    assert not any(case[3] for case in plain["cases"])
+    assert fused["smote"] == plain["smote"]  # SMOTE's rows do not depend on the kernel
+
+
+def test_fused_kernel_in_the_interpreter_matches_the_reference():
+    _check("cpu")
+
+
+@pytest.mark.cuda
+def test_fused_kernel_on_the_gpu_matches_the_reference():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU; none is available here")
+    _check("cuda")
+
+
+def test_off_without_the_interpreter_or_when_disabled(monkeypatch):
+    from gpusmote.neighbors import _triton
+
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    monkeypatch.setenv("GPUSMOTE_TRITON", "1")
+    assert not _triton.enabled(torch.device("cpu"), 64)  # compiled Triton needs a GPU
+    monkeypatch.setenv("GPUSMOTE_TRITON", "0")
+    assert not _triton.enabled(torch.device("cuda"), 64)
+    monkeypatch.delenv("GPUSMOTE_TRITON")
+    assert not _triton.enabled(torch.device("cuda"), 1)  # no groups: the plain path

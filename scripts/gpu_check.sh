@@ -14,8 +14,9 @@
 #   1. the card's floors: float32 matmul rate, on-device and host<->device copy rates;
 #   2. the CUDA test subset (every device-parametrised test's cuda case);
 #   3. self k-NN at n = 100k and 1M, d = 64, k = 5: gpusmote alone (the fused Triton
-#      kernel where Triton is installed), the same with GPUSMOTE_TRITON=0 (the torch
-#      path), then faiss-cpu and scikit-learn on this machine's CPUs as peers at 100k;
+#      kernel where Triton is installed), then at 1M the torch path against the fused
+#      kernel in each precision (scripts/bench_fused.py), then faiss-cpu and
+#      scikit-learn on this machine's CPUs as peers at 100k;
 #   4. SMOTE end to end at 50k minority / 1.05M rows and 1M minority / 10M rows, with
 #      imbalanced-learn on this machine's CPUs as the peer where it finishes in 30 s.
 #
@@ -30,8 +31,10 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 device=${GPU_CHECK_DEVICE:-cuda}
 if [ "${GPU_CHECK_SMOKE:-0}" = 1 ]; then
     tests=(tests/neighbors/test_kneighbors.py) nb_size=small nb_peer_n=2000 smote_sizes=tiny
+    fused_n=600 fused_d=8
 else
     tests=(tests) nb_size=gpu nb_peer_n=100000 smote_sizes=c,gpu
+    fused_n=1000000 fused_d=64
 fi
 if compgen -G ".whl/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -71,10 +74,9 @@ step cuda_tests 120 python3 -m pytest -m cuda -q -p no:cacheprovider \
 #    and 3 runs each without printing a row; each run now logs as it ends)
 step neighbors 60 python3 scripts/bench_neighbors.py --device "$device" --size "$nb_size" \
     --no-memory --peer-max-n 0 --json "$out/bench_neighbors_gpu.json"
-step neighbors_unfused 60 env GPUSMOTE_TRITON=0 python3 scripts/bench_neighbors.py \
-    --device "$device" --size "$nb_size" --no-memory --peer-max-n 0 \
-    --json "$out/bench_neighbors_unfused.json"
-step neighbors_peers 90 python3 scripts/bench_neighbors.py --device "$device" \
+step fused 100 python3 scripts/bench_fused.py --device "$device" --n "$fused_n" --d "$fused_d" \
+    --timeout 24 --json "$out/bench_fused.json"
+step neighbors_peers 60 python3 scripts/bench_neighbors.py --device "$device" \
     --size "$nb_size" --n "$nb_peer_n" --repeat 1 --no-memory --peer-max-n "$nb_peer_n" \
     --json "$out/bench_neighbors_peers.json"
 
@@ -92,7 +94,7 @@ import json, os, sys
 out, steps = sys.argv[1], dict(s.split("=") for s in sys.argv[2:])
 result = {"exit_codes": {name: int(rc) for name, rc in steps.items()}}
 result["cuda_tests_exit_code"] = result["exit_codes"]["cuda_tests"]
-names = ("floors", "bench_neighbors_gpu", "bench_neighbors_unfused", "bench_neighbors_peers")
+names = ("floors", "bench_neighbors_gpu", "bench_fused", "bench_neighbors_peers")
 for name in (*names, "bench_smote", "tiles"):
     path = os.path.join(out, name + ".json")
     result[name] = json.load(open(path)) if os.path.exists(path) else None

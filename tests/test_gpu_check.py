@@ -38,7 +38,7 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
         "floors": 0,
         "cuda_tests": 0,
         "neighbors": 0,
-        "neighbors_unfused": 0,
+        "fused": 0,
         "neighbors_peers": 0,
         "smote": 0,
     }
@@ -48,7 +48,9 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
     rows = result["bench_neighbors_gpu"]["rows"]
     assert [r["n"] for r in rows] == [2000, 5000] and all(r["torch_s"] > 0 for r in rows)
     assert all(r["sklearn_s"] is None for r in rows)  # gpusmote alone in this step
-    assert len(result["bench_neighbors_unfused"]["rows"]) == 2  # the torch path, for the ratio
+    fused = result["bench_fused"]["rows"]  # the torch path and the kernel's three precisions
+    assert [r["mode"] for r in fused] == ["torch", "fused-ieee", "fused-tf32", "fused-bf16x3"]
+    assert len({r["indices"] for r in fused}) == 1  # the same neighbours in every mode
     (peer_row,) = result["bench_neighbors_peers"]["rows"]
     if peer_row["sklearn_s"] is not None:
         assert peer_row["agree"] == 1.0

@@ -96,9 +96,8 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             threshold = torch.full((r,), float("inf"), dtype=torch.float64, device=dev)
         else:
             threshold = run_v.amax(1).to(torch.float64) + y_norm
-        slack = P.slack_at(y_norm, x_max)
-        if fused:  # two evaluations of the scores: see `_triton`
-            slack = _scaled(slack, _triton.SLACK_FACTOR)
+        # fused: two evaluations of the scores, the kernel's maybe on tensor cores
+        slack = _triton.slack(P, y_norm, x_max) if fused else P.slack_at(y_norm, x_max)
         yield q0, run_i, threshold, slack
 
 
@@ -179,11 +178,6 @@ def _merged(run_v, run_i, v: torch.Tensor, c: torch.Tensor, kc: int):
     if run_v is None:
         return v, c
     return _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
-
-
-def _scaled(slack, factor: float):
-    """``slack`` (a function of the k-th distances) times ``factor``."""
-    return lambda d2_k: slack(d2_k) * factor
 
 
 def _select_block(scores: torch.Tensor, kc: int, g: int):

@@ -7,12 +7,25 @@ Used on CUDA where Triton is installed; ``GPUSMOTE_TRITON=0`` turns it off. On t
 runs only under Triton's interpreter (``TRITON_INTERPRET=1`` with ``GPUSMOTE_TRITON=1``),
 which the tests use to check it without a GPU.
 
-Exactness: the group minima and the recomputed candidate scores are two evaluations of
-the same products, each within the rounding bound ``s`` of `Problem.slack`. Every
-non-candidate then scores at least ``t - 3 s`` against the largest candidate score ``t``
-(``t`` is at most the largest selected minimum plus ``2 s``; a row of an unselected group
-scores at least that minimum less ``s``; a row of a selected group at least ``t``), so
-the certificate uses three times the slack.
+The kernel's products (``GPUSMOTE_TRITON_PRECISION``):
+
+- ``ieee`` (default): float32 products, float32 accumulation;
+- ``tf32``: inputs truncated to TF32's 10-bit mantissa (then exact on the tensor cores),
+  each product within ``2**-9`` of the true one, relative to ``|x||y|``;
+- ``bf16x3``: each input split into two bfloat16 parts, ``x = hi + lo`` (truncated, so
+  exact), and ``hi.hi + hi.lo + lo.hi`` on the tensor cores: within ``3 * 2**-14``.
+
+Truncating in the kernel, rather than leaving the conversion to the hardware, makes the
+bound hold whatever the card's rounding mode, and makes Triton's interpreter compute the
+same products (there the bfloat16 products run as float32 ones: the parts are exact, so
+their products are too).
+
+Exactness: the group minima (the kernel's bound ``s_k``) and the recomputed candidate
+scores (float32, ``s``) are two evaluations of the same products. Every non-candidate
+then scores at least ``t - 2 s_k - s`` against the largest candidate score ``t`` (``t``
+is at most the largest selected minimum plus ``s_k + s``; a row of an unselected group
+scores at least that minimum less ``s_k``; a row of a selected group at least ``t - s``
+and more), so the certificate's slack is ``2 s_k + s`` (`slack`).
 """
 
 from __future__ import annotations
@@ -21,9 +34,11 @@ import os
 
 import torch
 
-__all__ = ["enabled", "block_candidates", "SLACK_FACTOR"]
+__all__ = ["enabled", "block_candidates", "precision", "slack"]
 
-SLACK_FACTOR = 3.0
+# the kernel's products: mode code, (input rounding, accumulation unit) they add to the
+# working coordinates' own
+PRECISIONS = {"ieee": (0, 0.0, 1.0), "tf32": (1, 2.0**-10, 1.0), "bf16x3": (2, 1.5 * 2.0**-14, 3.0)}
 _BM, _BN, _BK = 32, 64, 16  # tile of one program; _BN a multiple of every group size used
 
 _kernel = None
@@ -41,6 +56,29 @@ def enabled(device: torch.device, g: int) -> bool:
     return _load() is not None
 
 
+def precision() -> str:
+    """The kernel's products: ``GPUSMOTE_TRITON_PRECISION`` (ieee, tf32 or bf16x3)."""
+    name = os.environ.get("GPUSMOTE_TRITON_PRECISION", "ieee")
+    if name not in PRECISIONS:
+        from .._validation import fmt_error
+
+        raise ValueError(fmt_error("GPUSMOTE_TRITON_PRECISION", f"one of {list(PRECISIONS)}", name))
+    return name
+
+
+def slack(P, y_norm: torch.Tensor, x_max: float):
+    """The certificate's slack for candidates from the kernel: ``2 s_k + s`` (see above),
+    a function of the k-th distances as `Problem.slack_at` gives."""
+    _, u_in, acc = PRECISIONS[precision()]
+    kernel_units = (P.u_in + u_in, P.u_acc * acc)
+
+    def bound(d2_k):
+        s_k = P.slack(y_norm, x_max, d2_k, units=kernel_units)
+        return 2.0 * s_k + P.slack(y_norm, x_max, d2_k)
+
+    return bound
+
+
 def _load():
     global _kernel
     if _kernel is not None:
@@ -55,7 +93,7 @@ def _load():
     def group_minima(
         Y, C, OUT, r, w, k, q0, d0, n_groups,
         stride_y, stride_c, stride_o,
-        EXCLUDE: tl.constexpr, G: tl.constexpr,
+        EXCLUDE: tl.constexpr, G: tl.constexpr, PREC: tl.constexpr, EMULATE: tl.constexpr,
         BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
     ):  # fmt: skip
         pm = tl.program_id(0)
@@ -78,7 +116,31 @@ def _load():
             # padding columns carry +inf norms: finite here, so that the zero rows of
             # a partial query tile give 0, not NaN (0 * inf); they stay unselectable
             b = tl.minimum(b, 3.0e38)
-            acc += tl.dot(a, b, input_precision="ieee")
+            if PREC == 0:
+                acc += tl.dot(a, b, input_precision="ieee")
+            elif PREC == 1:  # TF32: 1 + 10 mantissa bits, truncated (exact on the cores)
+                at = (a.to(tl.uint32, bitcast=True) & 0xFFFFE000).to(tl.float32, bitcast=True)
+                bt = (b.to(tl.uint32, bitcast=True) & 0xFFFFE000).to(tl.float32, bitcast=True)
+                if EMULATE:  # products of 11-bit mantissas are exact in float32
+                    acc += tl.dot(at, bt, input_precision="ieee")
+                else:
+                    acc += tl.dot(at, bt, input_precision="tf32")
+            else:  # bfloat16 x 3: x = hi + lo, both exact bfloat16 values
+                ah = (a.to(tl.uint32, bitcast=True) & 0xFFFF0000).to(tl.float32, bitcast=True)
+                bh = (b.to(tl.uint32, bitcast=True) & 0xFFFF0000).to(tl.float32, bitcast=True)
+                al = a - ah
+                bl = b - bh
+                al = (al.to(tl.uint32, bitcast=True) & 0xFFFF0000).to(tl.float32, bitcast=True)
+                bl = (bl.to(tl.uint32, bitcast=True) & 0xFFFF0000).to(tl.float32, bitcast=True)
+                if EMULATE:  # products of 8-bit mantissas are exact in float32
+                    acc += tl.dot(ah, bh, input_precision="ieee")
+                    acc += tl.dot(ah, bl, input_precision="ieee")
+                    acc += tl.dot(al, bh, input_precision="ieee")
+                else:
+                    ahb, bhb = ah.to(tl.bfloat16), bh.to(tl.bfloat16)
+                    acc += tl.dot(ahb, bhb)
+                    acc += tl.dot(ahb, bl.to(tl.bfloat16))
+                    acc += tl.dot(al.to(tl.bfloat16), bhb)
         big = float("inf")
         acc = tl.where(rn[None, :] < w, acc, big)
         if EXCLUDE:
@@ -108,7 +170,8 @@ def group_minima(yw: torch.Tensor, cols: torch.Tensor, g: int, q0: int, d0: int,
     kernel[grid](
         yw, cols, out, r, w, k, q0, d0, n_groups,
         yw.stride(0), cols.stride(0), out.stride(0),
-        EXCLUDE=exclude, G=g, BM=_BM, BN=_BN, BK=_BK,
+        EXCLUDE=exclude, G=g, PREC=PRECISIONS[precision()][0],
+        EMULATE=os.environ.get("TRITON_INTERPRET") == "1", BM=_BM, BN=_BN, BK=_BK,
     )  # fmt: skip
     return out
 

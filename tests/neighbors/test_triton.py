@@ -31,6 +31,9 @@ cases = {{
     "normal, partial tiles": rng.normal(size=(611, 9)).astype(np.float32),
     "integer grid (ties)": rng.integers(0, 3, size=(530, 6)).astype(np.float32),
     "duplicates": np.repeat(rng.normal(size=(180, 7)), 3, axis=0).astype(np.float32),
+    "one wide column": np.c_[rng.uniform(0, 1000, 640), rng.normal(size=(640, 7))].astype(
+        np.float32
+    ),
 }}
 for name, X in cases.items():
     Xt = torch.from_numpy(X).to(dev)
@@ -54,8 +57,9 @@ print(json.dumps({{"cases": out, "smote": Xo.cpu().numpy().tolist()}}))
 """
 
 
-def _run(device: str, fused: bool):
+def _run(device: str, fused: bool, precision: str = "ieee"):
     env = {**os.environ, "GPUSMOTE_TRITON": "1" if fused else "0"}
+    env["GPUSMOTE_TRITON_PRECISION"] = precision
     if device == "cpu":
         env["TRITON_INTERPRET"] = "1"
     code = CHECK.format(here=str(HERE), device=device)
@@ -64,8 +68,8 @@ def _run(device: str, fused: bool):
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def _check(device: str):
-    fused = _run(device, True)
+def _check(device: str, precision: str):
+    fused = _run(device, True, precision)
     for name, kind, k, used, scores, same in fused["cases"]:
         # the kernel scores in float32; data that need float64 scores keep the torch path
         assert used == (scores == "float32"), (name, kind, k, scores)
@@ -76,15 +80,54 @@ def _check(device: str):
     assert fused["smote"] == plain["smote"]  # SMOTE's rows do not depend on the kernel
 
 
-def test_fused_kernel_in_the_interpreter_matches_the_reference():
-    _check("cpu")
+PRECISIONS = ["ieee", "tf32", "bf16x3"]
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_fused_kernel_in_the_interpreter_matches_the_reference(precision):
+    _check("cpu", precision)
 
 
 @pytest.mark.cuda
-def test_fused_kernel_on_the_gpu_matches_the_reference():
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_fused_kernel_on_the_gpu_matches_the_reference(precision):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU; none is available here")
-    _check("cuda")
+    _check("cuda", precision)
+
+
+CONTROL = r"""
+import json, sys
+import numpy as np, torch
+sys.path.insert(0, {here!r})
+from reference import naive_kneighbors
+from gpusmote.neighbors import _triton, collect_stats, kneighbors
+if {weak!r}:
+    _triton.PRECISIONS["tf32"] = (1, 0.0, 1.0)  # pretend TF32 products were float32 ones
+rng = np.random.default_rng(0)
+X = np.c_[rng.uniform(0, 1000, 720), rng.normal(size=(720, 7))].astype(np.float32)
+with collect_stats() as st:
+    _, ind = kneighbors(torch.from_numpy(X), 5, backend="torch", device="cpu")
+_, ref = naive_kneighbors(X, 5)
+print(json.dumps([st[-1].fused, st[-1].rechecked, int((ind.numpy() != ref).any(1).sum())]))
+"""
+
+
+def test_tf32_candidates_need_their_bound():
+    """A wide column (0..1000) next to unit-scale ones: TF32's truncated inputs misorder
+    the candidates. With TF32's error bound the certificate sends those rows to the
+    exact finish; with float32's bound (the control) rows come out wrong."""
+    env = {**os.environ, "GPUSMOTE_TRITON": "1", "TRITON_INTERPRET": "1"}
+    env["GPUSMOTE_TRITON_PRECISION"] = "tf32"
+    results = []
+    for weak in (False, True):
+        code = CONTROL.format(here=str(HERE), weak=weak)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr[-3000:]
+        results.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    (fused, rechecked, wrong), (_, weak_rechecked, weak_wrong) = results
+    assert fused and wrong == 0 and rechecked > weak_rechecked
+    assert weak_wrong > 0  # the bound is what keeps the rows exact
 
 
 def test_off_without_the_interpreter_or_when_disabled(monkeypatch):

@@ -139,4 +139,6 @@ def test_off_without_the_interpreter_or_when_disabled(monkeypatch):
     monkeypatch.setenv("GPUSMOTE_TRITON", "0")
     assert not _triton.enabled(torch.device("cuda"), 64)
     monkeypatch.delenv("GPUSMOTE_TRITON")
+    assert not _triton.enabled(torch.device("cuda"), 64)  # opt-in until measured on a card
+    monkeypatch.setenv("GPUSMOTE_TRITON", "1")
     assert not _triton.enabled(torch.device("cuda"), 1)  # no groups: the plain path

@@ -93,6 +93,25 @@ def test_smote_counts_layout_and_segments(client, frame):
     assert np.isfinite(new[features].to_numpy()).all()
 
 
+@pytest.mark.cuda
+def test_workers_computing_on_the_gpu_give_the_cpu_rows(client, frame):
+    """SMOTE and ENN with device="cuda": each worker searches and interpolates on the
+    card; the rows are the CPU's (exact neighbours, the same arithmetic)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU; none is available here")
+    ddf = dd.from_pandas(frame, npartitions=4)
+    gpu = fit_resample(ddf, sampler=SMOTE(random_state=7, device="cuda"), target="label").compute()
+    cpu = fit_resample(ddf, sampler=_smote(), target="label").compute()
+    features = [c for c in frame.columns if c != "label"]
+    np.testing.assert_allclose(gpu[features].to_numpy(), cpu[features].to_numpy(), rtol=1e-6)
+    assert gpu["label"].tolist() == cpu["label"].tolist()
+    enn_gpu = fit_resample(ddf, sampler=EditedNearestNeighbours(device="cuda"), target="label")
+    enn_cpu = fit_resample(ddf, sampler=EditedNearestNeighbours(device="cpu"), target="label")
+    assert enn_gpu.compute().index.tolist() == enn_cpu.compute().index.tolist()
+
+
 def test_same_output_for_one_or_two_workers_and_any_partitioning(client, frame):
     two = fit_resample(
         dd.from_pandas(frame, npartitions=4), sampler=_smote(), target="label"

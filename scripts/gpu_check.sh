@@ -9,13 +9,14 @@
 # lacks (imbalanced-learn, sklearn-compat, faiss-cpu) may be carried in .whl/ and are
 # unpacked first. Writes OUTDIR/gpu_check.json (floors, tests, benchmark results and each
 # step's exit code: 124 is its timeout) and the log beside it. Each step has its own
-# timeout; together at most 8.5 minutes.
+# timeout; together at most 9 minutes.
 #
 #   1. the card's floors: float32 matmul rate, on-device and host<->device copy rates;
 #   2. the CUDA test subset (every device-parametrised test's cuda case);
 #   3. self k-NN at n = 100k and 1M, d = 64, k = 5: gpusmote alone (the fused Triton
 #      kernel where Triton is installed), then at 1M the torch path against the fused
-#      kernel in each precision (scripts/bench_fused.py), then faiss-cpu and
+#      kernel in each precision and the peers on the card (torch's cdist + topk, KeOps
+#      where pykeops is carried in .whl/) (scripts/bench_fused.py), then faiss-cpu and
 #      scikit-learn on this machine's CPUs as peers at 100k;
 #   4. SMOTE end to end at 50k minority / 1.05M rows and 1M minority / 10M rows, with
 #      imbalanced-learn on this machine's CPUs as the peer where it finishes in 30 s.
@@ -72,9 +73,9 @@ step cuda_tests 120 python3 -m pytest -m cuda -q -p no:cacheprovider \
 # 3. neighbours at n = 100k and 1M, d = 64: gpusmote alone first, then the CPU peers at
 #    100k, one run each (on an H100 host this step once ran past 100 s with the peers
 #    and 3 runs each without printing a row; each run now logs as it ends)
-step neighbors 60 python3 scripts/bench_neighbors.py --device "$device" --size "$nb_size" \
+step neighbors 45 python3 scripts/bench_neighbors.py --device "$device" --size "$nb_size" \
     --no-memory --peer-max-n 0 --json "$out/bench_neighbors_gpu.json"
-step fused 100 python3 scripts/bench_fused.py --device "$device" --n "$fused_n" --d "$fused_d" \
+step fused 140 python3 scripts/bench_fused.py --device "$device" --n "$fused_n" --d "$fused_d" \
     --timeout 24 --json "$out/bench_fused.json"
 step neighbors_peers 60 python3 scripts/bench_neighbors.py --device "$device" \
     --size "$nb_size" --n "$nb_peer_n" --repeat 1 --no-memory --peer-max-n "$nb_peer_n" \

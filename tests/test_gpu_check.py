@@ -48,9 +48,11 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
     rows = result["bench_neighbors_gpu"]["rows"]
     assert [r["n"] for r in rows] == [2000, 5000] and all(r["torch_s"] > 0 for r in rows)
     assert all(r["sklearn_s"] is None for r in rows)  # gpusmote alone in this step
-    fused = result["bench_fused"]["rows"]  # the torch path and the kernel's three precisions
-    assert [r["mode"] for r in fused] == ["torch", "fused-ieee", "fused-tf32", "fused-bf16x3"]
-    assert len({r["indices"] for r in fused}) == 1  # the same neighbours in every mode
+    fused = result["bench_fused"]["rows"]  # the torch path, the kernel's precisions, peers
+    modes = ["torch", "fused-ieee", "fused-tf32", "fused-bf16x3", "torch-cdist-topk", "keops"]
+    assert [r["mode"] for r in fused] == modes
+    assert len({r["indices"] for r in fused[:4]}) == 1  # the same neighbours in every mode
+    assert fused[4]["agree"] == 1.0  # the straightforward torch path, on easy data
     (peer_row,) = result["bench_neighbors_peers"]["rows"]
     if peer_row["sklearn_s"] is not None:
         assert peer_row["agree"] == 1.0

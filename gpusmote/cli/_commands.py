@@ -161,8 +161,9 @@ def _strategy_for(spec, table):
         return spec
     from ._files import InputError
 
-    y = table.y.to_numpy() if hasattr(table.y, "to_numpy") else table.y
-    labels = {str(v.item() if hasattr(v, "item") else v): v for v in _unique(y)}
+    import numpy as np
+
+    labels = {str(v.item() if hasattr(v, "item") else v): v for v in np.unique(_values(table.y))}
     out = {}
     for key, n in spec.items():
         if key not in labels:
@@ -175,11 +176,13 @@ def _strategy_for(spec, table):
     return out
 
 
-def _unique(y):
+def _values(a):
+    """A column, array or tensor as a host numpy array."""
     import numpy as np
 
-    values = y.detach().cpu().numpy() if hasattr(y, "detach") else np.asarray(y)
-    return np.unique(values)
+    if hasattr(a, "to_numpy"):
+        return a.to_numpy()
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
 def _plot_inputs(table, X_res, y_res):
@@ -187,12 +190,7 @@ def _plot_inputs(table, X_res, y_res):
     ints, with their real names for the legend."""
     import numpy as np
 
-    def values(a):
-        if hasattr(a, "to_numpy"):
-            return a.to_numpy()
-        return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
-
-    y, y_new = values(table.y), values(y_res)
+    y, y_new = _values(table.y), _values(y_res)
     names, codes = np.unique(y, return_inverse=True)
     codes_res = np.searchsorted(names, y_new)
-    return values(table.X), codes.reshape(-1), values(X_res), codes_res, [str(n) for n in names]
+    return _values(table.X), codes.reshape(-1), _values(X_res), codes_res, [str(n) for n in names]

@@ -159,9 +159,9 @@ def _strategy_for(spec, table):
     by the target's own labels (matched by their text)."""
     if not isinstance(spec, dict):
         return spec
-    from ._files import InputError
-
     import numpy as np
+
+    from ._files import InputError
 
     labels = {str(v.item() if hasattr(v, "item") else v): v for v in np.unique(_values(table.y))}
     out = {}

@@ -85,9 +85,19 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                 cols[:-1, real:] = 0.0
                 cols[-1, real:] = float("inf")
             if fused:  # the block never reaches memory: only its group minima
-                v, c = _triton.block_candidates(yw, cols, q0, d0, kc, g, P.exclude_self)
-                run_v, run_i = _merged(run_v, run_i, v, c, kc)
-                continue
+                try:
+                    v, c = _triton.block_candidates(yw, cols, q0, d0, kc, g, P.exclude_self)
+                except Exception as exc:  # a card or Triton the kernel cannot compile for
+                    if q0 or d0:
+                        raise
+                    _triton.disable(exc)
+                    fused = False
+                    if P.stats is not None:
+                        P.stats.fused = False
+                    block = torch.empty(bq * bw, dtype=dtype, device=dev)
+                else:
+                    run_v, run_i = _merged(run_v, run_i, v, c, kc)
+                    continue
             scores = block[: r * w].view(r, w)
             torch.mm(yw, cols, out=scores)
             run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)

@@ -35,7 +35,7 @@ import os
 
 import torch
 
-__all__ = ["enabled", "block_candidates", "precision", "slack"]
+__all__ = ["enabled", "disable", "block_candidates", "precision", "slack"]
 
 # the kernel's products: mode code, (input rounding, accumulation unit) they add to the
 # working coordinates' own
@@ -45,9 +45,26 @@ _BM, _BN, _BK = 32, 64, 16  # tile of one program; _BN a multiple of every group
 _kernel = None
 
 
+_failed: list[str] = []  # why the kernel could not run in this process, once it failed
+
+
+def disable(exc: Exception) -> None:
+    """The kernel failed on its first block (a card or a Triton it cannot compile for):
+    warn once; this process's searches keep the torch path."""
+    import warnings
+
+    _failed.append(f"{type(exc).__name__}: {exc}")
+    warnings.warn(
+        f"GPUSMOTE_TRITON=1: the fused kernel could not run ({_failed[0][:300]}); "
+        "the neighbour searches use the torch path.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
 def enabled(device: torch.device, g: int) -> bool:
     """Whether the engine's blocks on ``device`` with groups of ``g`` use the kernel."""
-    if os.environ.get("GPUSMOTE_TRITON", "") != "1" or g <= 1 or _BN % g:
+    if os.environ.get("GPUSMOTE_TRITON", "") != "1" or g <= 1 or _BN % g or _failed:
         return False
     if device.type == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
         return False

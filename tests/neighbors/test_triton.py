@@ -142,3 +142,30 @@ def test_off_without_the_interpreter_or_when_disabled(monkeypatch):
     assert not _triton.enabled(torch.device("cuda"), 64)  # opt-in until measured on a card
     monkeypatch.setenv("GPUSMOTE_TRITON", "1")
     assert not _triton.enabled(torch.device("cuda"), 1)  # no groups: the plain path
+
+
+def test_a_kernel_that_cannot_run_falls_back_to_the_torch_path(monkeypatch):
+    """On a card (or a Triton) the kernel cannot compile for, the first block's failure
+    is a warning, and the search and the later ones take the torch path, exactly."""
+    import numpy as np
+
+    from gpusmote.neighbors import _triton, collect_stats, kneighbors
+
+    from .reference import naive_kneighbors
+
+    monkeypatch.setattr(_triton, "_failed", [])
+    monkeypatch.setenv("GPUSMOTE_TRITON", "1")
+    monkeypatch.setattr(_triton, "_load", lambda: object())  # "installed"
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no bf16 dot on this card")
+
+    monkeypatch.setattr(_triton, "block_candidates", fail)
+    monkeypatch.setenv("TRITON_INTERPRET", "1")  # lets enabled() say yes on the CPU
+    X = np.random.default_rng(0).normal(size=(700, 8)).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match="no bf16 dot on this card"):
+        with collect_stats() as stats:
+            _, ind = kneighbors(X, 5, backend="torch", device="cpu")
+    assert not stats[-1].fused and stats[-1].score_dtype == "float32"
+    np.testing.assert_array_equal(ind.numpy(), naive_kneighbors(X, 5)[1])
+    assert not _triton.enabled(torch.device("cpu"), 64)  # off for the rest of the process

@@ -67,7 +67,7 @@ json.dump(r, open(sys.argv[1], "w"), indent=2)
 PY
 
 # 2. the CUDA test subset
-step cuda_tests 120 python3 -m pytest -m cuda -q -p no:cacheprovider \
+step cuda_tests 150 python3 -m pytest -m cuda -q -p no:cacheprovider \
     -o addopts="--strict-markers" --durations=10 --junitxml="$out/cuda-tests.xml" "${tests[@]}"
 
 # 3. neighbours at n = 100k and 1M, d = 64: gpusmote alone first, then the CPU peers at
@@ -77,7 +77,7 @@ step neighbors 45 python3 scripts/bench_neighbors.py --device "$device" --size "
     --no-memory --peer-max-n 0 --json "$out/bench_neighbors_gpu.json"
 step fused 140 python3 scripts/bench_fused.py --device "$device" --n "$fused_n" --d "$fused_d" \
     --timeout 24 --json "$out/bench_fused.json"
-step neighbors_peers 60 python3 scripts/bench_neighbors.py --device "$device" \
+step neighbors_peers 45 python3 scripts/bench_neighbors.py --device "$device" \
     --size "$nb_size" --n "$nb_peer_n" --repeat 1 --no-memory --peer-max-n "$nb_peer_n" \
     --json "$out/bench_neighbors_peers.json"
 

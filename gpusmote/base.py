@@ -59,8 +59,6 @@ def one_at_a_time(method):
     threads' calls. On a small CPU input its torch operations run on one thread
     (`_device.small_input`; the neighbour searches choose their own), unless it runs
     an estimator given as a parameter (`_runs_estimators`)."""
-    if getattr(method, "_one_at_a_time", False):
-        return method
 
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
@@ -69,7 +67,6 @@ def one_at_a_time(method):
         with instance_lock(self), one_thread(single, _CPU):
             return method(self, *args, **kwargs)
 
-    locked._one_at_a_time = True
     return locked
 
 

@@ -127,12 +127,13 @@ def _checked(table: Table, path: Path) -> Table:
     y = table.y.to_numpy() if hasattr(table.y, "to_numpy") else _numpy(table.y)
     if y.shape[0] == 0:
         raise InputError(f"{path}: no rows")
-    classes = np.unique(y[~_missing(y)]) if y.dtype.kind in "fO" else np.unique(y)
-    if _missing(y).any():
+    missing = _missing(y)
+    if missing.any():
         raise InputError(
             f"target {table.target!r} has missing labels (first in data row "
-            f"{int(np.flatnonzero(_missing(y))[0]) + 1})"
+            f"{int(np.flatnonzero(missing)[0]) + 1})"
         )
+    classes = np.unique(y)
     if classes.shape[0] < 2:
         only = classes[0].item() if classes.shape[0] and hasattr(classes[0], "item") else None
         what = (
@@ -258,10 +259,11 @@ def _alive(pid: int) -> bool:
 
 
 class atomic_output:
-    """Context manager: a temporary file beside ``path``, renamed onto it on success.
+    """A temporary file beside ``path`` (``tmp``), renamed onto it by `commit`.
 
-    On any failure (an exception, Ctrl-C, SIGTERM: see `gpusmote.cli.main`) the
-    temporary file is removed, so ``path`` is either the complete new file or untouched.
+    The caller writes ``tmp`` and calls `commit` on success, `discard` on any failure (an
+    exception, Ctrl-C, SIGTERM: see `gpusmote.cli.main`), so ``path`` is either the
+    complete new file or untouched.
     The temporary file is named ``.NAME.PID.XXXX.part<suffix>``: a later run removes the
     ones whose process is gone (a ``kill -9``). An existing ``path`` is kept unless
     ``force``; a replaced file keeps its mode; a symbolic link is followed (the file it
@@ -311,20 +313,6 @@ class atomic_output:
                 except OSError:
                     pass
         return removed
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            self.discard()
-            return False
-        try:
-            self.commit()
-        except BaseException:
-            self.discard()
-            raise
-        return False
 
     def commit(self) -> None:
         """fsync, give the file its mode and rename it onto ``path``."""

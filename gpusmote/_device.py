@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import torch
 
 from ._validation import fmt_error, parse_memory
+from .exceptions import InvalidParameterError
 
 __all__ = [
     "resolve_device",
@@ -15,6 +16,8 @@ __all__ = [
     "default_memory_budget",
     "resolve_budget",
     "one_thread",
+    "thread_cap",
+    "resolve_jobs",
     "threads_for",
     "small_input",
     "cpu_workers",
@@ -43,11 +46,13 @@ def resolve_device(device, *, data_device: torch.device | None = None, param: st
         try:
             device = torch.device(device)
         except RuntimeError:
-            raise ValueError(
+            raise InvalidParameterError(
                 fmt_error(param, '"auto", "cpu", "cuda", "cuda:N" or a torch.device', device)
             ) from None
     if not isinstance(device, torch.device):
-        raise TypeError(fmt_error(param, '"auto", "cpu", "cuda" or a torch.device', device))
+        raise InvalidParameterError(
+            fmt_error(param, '"auto", "cpu", "cuda" or a torch.device', device)
+        )
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(
@@ -55,13 +60,13 @@ def resolve_device(device, *, data_device: torch.device | None = None, param: st
                 f'or on this machine; use device="cpu" or device="auto".'
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
+            raise InvalidParameterError(
                 fmt_error(
                     param, f"a CUDA device index below {torch.cuda.device_count()}", str(device)
                 )
             )
     elif device.type != "cpu":
-        raise ValueError(fmt_error(param, '"auto", "cpu" or a CUDA device', str(device)))
+        raise InvalidParameterError(fmt_error(param, '"auto", "cpu" or a CUDA device', str(device)))
     return device
 
 
@@ -99,9 +104,39 @@ SMALL_WORK = 2**27
 # (measurements: BENCHMARKS.md, "The engine's constants").
 SMALL_INPUT = 2**18
 _threads_lock = threading.Lock()
-_threads_depth = 0
-_threads_saved = 1
-_threads_restored = 0
+# The process-wide intra-op setting is derived from the blocks open now: one thread
+# while a `one_thread` block is open and no `threads_for` block restored the count;
+# otherwise the user's own setting (saved when the first block opened), lowered to
+# the smallest ``n_jobs`` cap open (`thread_cap`). The last block to close restores
+# the user's setting.
+_threads_user: int | None = None  # the setting before the first open block
+_threads_depth = 0  # open one_thread blocks
+_threads_restored = 0  # open threads_for(False) blocks inside them
+_threads_caps: list[int] = []  # open thread_cap blocks' counts
+
+
+def _threads_wanted() -> int:
+    base = min([_threads_user, *_threads_caps])
+    return 1 if _threads_depth and not _threads_restored else base
+
+
+def _threads_open() -> None:
+    global _threads_user
+    if _threads_user is None:
+        _threads_user = torch.get_num_threads()
+
+
+def _threads_apply() -> None:
+    """Set torch's count to what the open blocks want; after the last block closes,
+    to the user's setting, which is then forgotten. Called holding the lock."""
+    global _threads_user
+    if _threads_user is None:
+        return
+    wanted = _threads_wanted()
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+    if not (_threads_depth or _threads_restored or _threads_caps):
+        _threads_user = None
 
 
 @contextmanager
@@ -112,30 +147,27 @@ def one_thread(when: bool, device: torch.device):
     themselves, the first saves the setting and the last restores it. Only speed depends
     on it, never results (every reduction here is deterministic across thread counts).
     """
-    global _threads_depth, _threads_saved
+    global _threads_depth
     if device.type != "cpu" or not when:
         yield
         return
     with _threads_lock:
-        if _threads_depth == 0:
-            _threads_saved = torch.get_num_threads()
-            if _threads_saved > 1:
-                torch.set_num_threads(1)
+        _threads_open()
         _threads_depth += 1
+        _threads_apply()
     try:
         yield
     finally:
         with _threads_lock:
             _threads_depth -= 1
-            if _threads_depth == 0 and _threads_saved > 1:
-                torch.set_num_threads(_threads_saved)
+            _threads_apply()
 
 
 @contextmanager
 def threads_for(single: bool, device: torch.device):
     """One CPU intra-op thread for the block where ``single`` (`one_thread`); otherwise
     the block runs on the thread count that an open `one_thread` block saved (a large
-    neighbour search inside a sampler call on a small input)."""
+    neighbour search inside a sampler call on a small input), within any open cap."""
     global _threads_restored
     if single:
         with one_thread(True, device):
@@ -145,16 +177,52 @@ def threads_for(single: bool, device: torch.device):
         restore = device.type == "cpu" and _threads_depth > 0
         if restore:
             _threads_restored += 1
-            if _threads_restored == 1 and _threads_saved > 1:
-                torch.set_num_threads(_threads_saved)
+            _threads_apply()
     try:
         yield
     finally:
         if restore:
             with _threads_lock:
                 _threads_restored -= 1
-                if _threads_restored == 0 and _threads_depth > 0 and _threads_saved > 1:
-                    torch.set_num_threads(1)
+                _threads_apply()
+
+
+def resolve_jobs(n_jobs, param: str = "n_jobs") -> int | None:
+    """``n_jobs`` as a thread count: None stays None (no limit), -1 is every core,
+    -2 all but one (joblib's rule); 0 and non-integers are refused."""
+    import numbers
+    import os
+
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise InvalidParameterError(fmt_error(param, "None or a non-zero int", n_jobs))
+    if n_jobs == 0:
+        raise InvalidParameterError(
+            fmt_error(param, "None or a non-zero int (-1: every core)", n_jobs)
+        )
+    cores = os.cpu_count() or 1
+    return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
+
+
+@contextmanager
+def thread_cap(threads: int | None):
+    """Run the block on at most ``threads`` CPU intra-op threads (a sampler's ``n_jobs``);
+    None: no cap. Process-wide like `one_thread`: while caps of several threads' calls
+    are open, the smallest holds; the last block to close restores the user's setting."""
+    if threads is None:
+        yield
+        return
+    with _threads_lock:
+        _threads_open()
+        _threads_caps.append(int(threads))
+        _threads_apply()
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_caps.remove(int(threads))
+            _threads_apply()
 
 
 def small_work(n: int, m: int, d: int) -> bool:
@@ -176,9 +244,11 @@ def small_input(X) -> bool:
 
 def cpu_workers() -> int:
     """Threads that work outside torch (the KD-tree's queries) may use: torch's thread
-    count, as it was before any `one_thread` block that is open now."""
+    count as it was before any `one_thread` block that is open now, within any cap."""
     with _threads_lock:
-        return max(1, _threads_saved if _threads_depth else torch.get_num_threads())
+        if _threads_user is None:
+            return max(1, torch.get_num_threads())
+        return max(1, min([_threads_user, *_threads_caps]))
 
 
 @contextmanager

@@ -35,8 +35,6 @@ FRAGMENTS = {
         scikit-learn's ``NearestNeighbors``) is cloned, fitted on each class and asked for
         its neighbours; its first column (the row itself) is dropped, as imbalanced-learn
         does.""",
-    "k_neighbors_int": """k_neighbors : int, default=5
-        Neighbours per row among the rows of its class.""",
     "n_neighbors_clean": """n_neighbors : int or object with ``kneighbors``, default=3
         Neighbours of each row among all rows, itself excluded. An object (gpusmote's or
         scikit-learn's ``NearestNeighbors``) is cloned and fitted on all rows; its first
@@ -56,6 +54,12 @@ FRAGMENTS = {
         Working memory of the neighbour searches and the row generation, in bytes or as
         a string such as ``"512MiB"``. Default: 256 MiB on the CPU, half the free memory
         on CUDA.""",
+    "n_jobs": """n_jobs : int or None, default=None
+        CPU threads for the call: torch's intra-op threads (set for the call and
+        restored after it; while calls of several threads hold different caps, the
+        smallest holds), the KD-tree's query workers, and ``n_jobs`` of the
+        scikit-learn objects the sampler builds or is given. None: no limit (torch's
+        own setting); -1: every core. It does not limit a GPU.""",
     "n_neighbors_knn_rule": """n_neighbors : None, int or a KNeighborsClassifier, default=None
         The k of the k-NN rule (None: 1); a classifier gives its ``n_neighbors``.""",
     "n_seeds_S": """n_seeds_S : int, default=1

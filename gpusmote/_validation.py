@@ -5,6 +5,8 @@ from __future__ import annotations
 import numbers
 import re
 
+from .exceptions import InvalidParameterError
+
 __all__ = ["check_int", "check_bool", "check_finite", "parse_memory", "fmt_error"]
 
 
@@ -16,7 +18,7 @@ def fmt_error(param: str, expectation: str, value) -> str:
 def check_int(value, param: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int``; bools and non-integers are a ``TypeError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(fmt_error(param, "an integer", value))
+        raise InvalidParameterError(fmt_error(param, "an integer", value))
     value = int(value)
     too_small = minimum is not None and value < minimum
     too_large = maximum is not None and value > maximum
@@ -27,7 +29,7 @@ def check_int(value, param: str, *, minimum: int | None = None, maximum: int | N
             expectation = f"an integer >= {minimum}"
         else:
             expectation = f"an integer <= {maximum}"
-        raise ValueError(fmt_error(param, expectation, value))
+        raise InvalidParameterError(fmt_error(param, expectation, value))
     return value
 
 
@@ -35,7 +37,7 @@ def check_bool(value, param: str) -> bool:
     """Accept Python and numpy bools only."""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return bool(value)
-    raise TypeError(fmt_error(param, "a bool", value))
+    raise InvalidParameterError(fmt_error(param, "a bool", value))
 
 
 _UNITS = {
@@ -65,17 +67,19 @@ def parse_memory(value, param: str = "max_memory") -> int | None:
         match = _MEMORY_RE.match(value)
         unit = match.group(2).lower() if match else None
         if match is None or unit not in _UNITS:
-            raise ValueError(
+            raise InvalidParameterError(
                 fmt_error(param, 'a number of bytes or a string such as "512MiB" or "2GB"', value)
             )
         value = float(match.group(1)) * _UNITS[unit]
         if value < 1:
-            raise ValueError(fmt_error(param, "a positive amount of memory", value))
+            raise InvalidParameterError(fmt_error(param, "a positive amount of memory", value))
         return int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(fmt_error(param, 'an int (bytes) or a string such as "512MiB"', value))
+        raise InvalidParameterError(
+            fmt_error(param, 'an int (bytes) or a string such as "512MiB"', value)
+        )
     if value < 1:
-        raise ValueError(fmt_error(param, "a positive number of bytes", value))
+        raise InvalidParameterError(fmt_error(param, "a positive number of bytes", value))
     return int(value)
 
 
@@ -122,4 +126,6 @@ def check_neighbours(value, param: str) -> None:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         check_int(value, param, minimum=1)
     elif not (hasattr(value, "kneighbors") and hasattr(value, "fit")):
-        raise TypeError(fmt_error(param, "an int or an object with fit and kneighbors", value))
+        raise InvalidParameterError(
+            fmt_error(param, "an int or an object with fit and kneighbors", value)
+        )

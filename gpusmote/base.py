@@ -4,21 +4,24 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import threading
 import weakref
 
 import numpy as np
 import torch
 
-from ._device import one_thread, resolve_device, small_input
-from ._io import Kept, LabelsOnly, SamplerData
+from ._device import one_thread, resolve_device, resolve_jobs, small_input, thread_cap
+from ._io import Kept, LabelsOnly, SamplerData, host_numpy
 from ._params import ParamsMixin
 from ._params import clone as _clone
 from ._progress import progress_bar
 from ._random import check_random_state
 from ._strategy import resolve
 from ._typing import ArrayLike, Labels
-from ._validation import check_finite, parse_memory
+from ._validation import check_finite, fmt_error, parse_memory
+from .exceptions import InvalidParameterError
+from .neighbors import NearestNeighbors, kneighbors
 from .neighbors._backend import resolve_backend
 
 __all__ = ["ParamsMixin", "BaseSampler", "instance_lock", "_clone"]
@@ -64,7 +67,8 @@ def one_at_a_time(method):
     def locked(self, *args, **kwargs):
         X = args[0] if args else kwargs.get("X")
         single = small_input(X) and not _runs_estimators(self)
-        with instance_lock(self), one_thread(single, _CPU):
+        jobs = resolve_jobs(getattr(self, "n_jobs", None))
+        with instance_lock(self), thread_cap(jobs), one_thread(single, _CPU):
             return method(self, *args, **kwargs)
 
     return locked
@@ -94,6 +98,18 @@ class BaseSampler(ParamsMixin):
     """
 
     _sampling_type = "over-sampling"
+    _sets_sample_indices = False  # whether fit_resample sets sample_indices_ (`Kept`)
+
+    # scikit-learn's protocol, where it is installed (`gpusmote._sklearn`) ---------------
+    def __sklearn_tags__(self):
+        from ._sklearn import sampler_tags
+
+        return sampler_tags(self, sample_indices=self._sets_sample_indices)
+
+    def _repr_html_(self):
+        from ._sklearn import html_repr
+
+        return html_repr(self)
 
     @one_at_a_time
     def fit(self, X: ArrayLike, y: Labels, *, progress: bool | str = False):
@@ -112,7 +128,7 @@ class BaseSampler(ParamsMixin):
         -------
         self
         """
-        self._check_params()
+        self._validate_params()
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
             self._fit(data)
@@ -137,7 +153,7 @@ class BaseSampler(ParamsMixin):
             In the containers of ``(X, y)``: numpy, pandas (names, dtypes), lists or
             tensors (on their device).
         """
-        self._check_params()
+        self._validate_params()
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
             result = self._fit_resample(data)
@@ -153,6 +169,16 @@ class BaseSampler(ParamsMixin):
     def _fit_resample(self, data):
         raise NotImplementedError
 
+    def _validate_params(self) -> None:
+        """`_check_params`, its errors raised as `InvalidParameterError` (a ValueError
+        and a TypeError, as imbalanced-learn's parameter errors are)."""
+        try:
+            self._check_params()
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, InvalidParameterError):
+                raise
+            raise InvalidParameterError(str(exc)) from exc
+
     def _check_params(self) -> None:
         """Validate the constructor's parameters that do not need the data, naming the
         parameter; samplers with parameters of their own extend it."""
@@ -163,6 +189,8 @@ class BaseSampler(ParamsMixin):
             resolve_backend(self.backend)
         if "max_memory" in names:
             parse_memory(self.max_memory, "max_memory")
+        if "n_jobs" in names:
+            resolve_jobs(self.n_jobs)
 
     # the data -------------------------------------------------------------------------
     def _resolve_strategy(self, data) -> None:
@@ -207,6 +235,60 @@ class BaseSampler(ParamsMixin):
             "device": self.device_,
             "max_memory": getattr(self, "max_memory", None),
         }
+
+    def _estimator(self, spec):
+        """A fresh clone of the estimator ``spec`` given as a parameter, with this
+        sampler's ``n_jobs`` where both have one (imbalanced-learn passes it on too)."""
+        est = _clone(spec)
+        jobs = getattr(self, "n_jobs", None)
+        if jobs is not None and hasattr(est, "get_params") and "n_jobs" in est.get_params(False):
+            est.set_params(n_jobs=jobs)
+        return est
+
+    def _neighbours(self, param: str, spec, X_all, queries=None, own=None, *, extra=1, attr=None):
+        """imbalanced-learn's ``nn.fit(X_all).kneighbors(queries)[:, extra:]``, where
+        ``queries`` are the rows ``own`` of ``X_all`` (None: all of them).
+
+        ``spec`` is an int (gpusmote's exact search, each row excluding its own index
+        when ``extra``) or an estimator (cloned, its first ``extra`` columns dropped, as
+        imbalanced-learn does). ``attr`` names the fitted attribute that keeps the
+        estimator, as imbalanced-learn's ``nn_k_`` / ``nn_m_`` / ``nn_``: for an int,
+        a `gpusmote.neighbors.NearestNeighbors` of ``spec + extra`` neighbours."""
+        if queries is None:
+            queries = X_all if own is None else X_all[own]
+        if isinstance(spec, numbers.Integral):
+            k = int(spec)
+            if attr is not None:
+                est = NearestNeighbors(
+                    n_neighbors=k + extra, n_jobs=getattr(self, "n_jobs", None), **self._search()
+                )
+                setattr(self, attr, est.fit(X_all))
+            if k + extra > X_all.shape[0]:
+                raise ValueError(
+                    fmt_error(
+                        param,
+                        f"at most {X_all.shape[0] - extra} (the rows searched, less the row)",
+                        k,
+                    )
+                )
+            if queries.shape[0] == 0:  # nothing asked about (NCR: no misclassified row)
+                return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
+            if extra:
+                return kneighbors(X_all, k, rows=own, return_distance=False, **self._search())
+            return kneighbors(
+                X_all, k, Y=queries, exclude_self=False, return_distance=False, **self._search()
+            )
+        est = self._estimator(spec)
+        if attr is not None:
+            setattr(self, attr, est)
+        if queries.shape[0] == 0:
+            width = int(getattr(spec, "n_neighbors", extra)) - extra
+            return torch.empty((0, max(width, 0)), dtype=torch.int64, device=X_all.device)
+        ours = isinstance(est, NearestNeighbors)
+        est.fit(X_all if ours else host_numpy(X_all))
+        nns = est.kneighbors(queries if ours else host_numpy(queries), return_distance=False)
+        nns = torch.as_tensor(nns).to(X_all.device, torch.int64)
+        return nns[:, extra:].contiguous() if extra else nns
 
     def _targets(self, data, *, skip_empty: bool = True):
         """``[(class index, rows to generate)]`` in sorted class order, from

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .._validation import fmt_error
+from ._frame import frame_numeric_dtype, frame_to_numeric, restore_frame
 
 __all__ = [
     "as_feature_tensor",
@@ -61,12 +62,7 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
 
 def _as_numeric_numpy(X, param: str) -> np.ndarray:
     if hasattr(X, "select_dtypes") and hasattr(X, "to_numpy"):  # pandas DataFrame
-        bad = [str(c) for c in X.select_dtypes(exclude=["number", "bool"]).columns]
-        if bad:
-            raise TypeError(
-                fmt_error(param, f"numeric data; non-numeric columns {bad}", describe(X))
-            )
-        X = X.to_numpy()
+        X = frame_to_numeric(X, param)
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:
@@ -268,7 +264,7 @@ class SamplerData:
         if self.x_kind == "tensor":
             self._x_spec = (X.dtype, X.device)
         elif self.x_kind == "dataframe":
-            self._x_spec = (_frame_numpy_dtype(X), X.dtypes.to_dict())
+            self._x_spec = (frame_numeric_dtype(X), list(X.dtypes))
         else:
             self._x_spec = (np.asarray(X).dtype, None)
         if isinstance(y, torch.Tensor):
@@ -297,7 +293,8 @@ class SamplerData:
                 buf[:n] = self.X_in
             return buf, buf[n:]
         if with_input:
-            arr = self.X_in.to_numpy() if self.x_kind == "dataframe" else np.asarray(self.X_in)
+            # a DataFrame's rows as numbers: the values its search read (`_frame`)
+            arr = self.X.numpy() if self.x_kind == "dataframe" else np.asarray(self.X_in)
             dtype = arr.dtype
         else:
             dtype = self._x_spec[0]
@@ -332,10 +329,8 @@ class SamplerData:
     def finish(self, X_buf, y_buf):
         """The output in the input's containers (numpy, pandas, list or tensor)."""
         if self.x_kind == "dataframe":
-            import pandas as pd
-
-            dtypes = self.X_in.dtypes.to_dict() if self.X_in is not None else self._x_spec[1]
-            X_out = pd.DataFrame(X_buf, columns=self.columns).astype(dtypes)
+            dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]
+            X_out = restore_frame(X_buf, self.columns, dtypes)
         elif self.x_kind == "list":
             X_out = X_buf.tolist()
         else:
@@ -422,14 +417,6 @@ def _unique(arr: np.ndarray):
             classes = (present + lo).astype(arr.dtype)
             return classes, lookup[shifted], counts[present]
     return np.unique(arr, return_inverse=True, return_counts=True)
-
-
-def _frame_numpy_dtype(frame) -> np.dtype:
-    """The dtype ``frame.to_numpy()`` would have, without making the copy."""
-    try:
-        return np.result_type(*[np.dtype(dt) for dt in frame.dtypes])
-    except TypeError:  # extension dtypes (nullable ints, ...)
-        return frame.iloc[:1].to_numpy().dtype
 
 
 def _integral(t: torch.Tensor) -> bool:

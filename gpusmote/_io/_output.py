@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ._convert import SamplerData, take_rows
+from ._frame import frame_numeric_dtype, restore_frame
 
 __all__ = ["Kept", "NewRows", "TableRows", "Replaced", "Passed"]
 
@@ -78,13 +79,13 @@ class Replaced:
             X_out = self.rows.to(data.X_in.device, data.X_in.dtype)
         else:
             arr = self.rows.cpu().numpy()
-            source = data.X_in.iloc[:1] if data.x_kind == "dataframe" else data.X_in
-            dtype = np.asarray(source).dtype
+            if data.x_kind == "dataframe":
+                dtype = frame_numeric_dtype(data.X_in)
+            else:
+                dtype = np.asarray(data.X_in).dtype
             arr = arr.astype(dtype if dtype.kind == "f" else np.float64, copy=False)
             if data.x_kind == "dataframe":
-                import pandas as pd
-
-                X_out = pd.DataFrame(arr, columns=data.columns).astype(data.X_in.dtypes.to_dict())
+                X_out = restore_frame(arr, data.columns, list(data.X_in.dtypes))
             elif data.x_kind == "list":
                 X_out = arr.tolist()
             else:

@@ -16,6 +16,7 @@ import torch
 
 from .._validation import fmt_error
 from ._convert import SamplerData, container_kind, describe, reading_tensor
+from ._frame import frame_to_numeric
 
 __all__ = ["Table", "TableData", "resolve_categorical"]
 
@@ -147,13 +148,7 @@ class Table:
             t = self.X_in[:, torch.as_tensor(idx, device=self.home)]
             return t if t.is_floating_point() else t.to(torch.float64)
         if self.kind == "dataframe":
-            frame = self.X_in.iloc[:, idx]
-            bad = [str(c) for c in frame.select_dtypes(exclude=["number", "bool"]).columns]
-            if bad:
-                raise TypeError(
-                    fmt_error("X", f"numeric continuous columns; non-numeric {bad}", "a DataFrame")
-                )
-            arr = frame.to_numpy()
+            arr = frame_to_numeric(self.X_in.iloc[:, idx], "X")
         else:
             arr = self.arr[:, idx]
         if arr.dtype.kind in "OUS":

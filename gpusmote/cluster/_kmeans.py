@@ -14,6 +14,7 @@ from .._params import ParamsMixin
 from .._random import Stream, check_random_state
 from .._typing import ArrayLike
 from .._validation import check_finite, check_int, fmt_error
+from ..exceptions import NotFittedError
 
 __all__ = ["KMeans"]
 
@@ -178,7 +179,7 @@ class KMeans(ParamsMixin):
             is a tensor.
         """
         if not hasattr(self, "_centres"):
-            raise RuntimeError("This KMeans instance is not fitted yet; call fit(X) first.")
+            raise NotFittedError("This KMeans instance is not fitted yet; call fit(X) first.")
         Xt = as_feature_tensor(X, "X", self._centres.device)
         if Xt.shape[1] != self.n_features_in_:
             raise ValueError(

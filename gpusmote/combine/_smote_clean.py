@@ -19,7 +19,7 @@ class _SMOTEThenClean(BaseSampler):
     def _default_cleaner(self):
         """The cleaner of all classes on the same device and engine as the SMOTE."""
         search = {"device": self.device, "backend": self.backend, "max_memory": self.max_memory}
-        return self._cleaner_class(sampling_strategy="all", **search)
+        return self._cleaner_class(sampling_strategy="all", n_jobs=self.n_jobs, **search)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -43,7 +43,7 @@ class _SMOTEThenClean(BaseSampler):
             )
         )
         cleaner = getattr(self, self._cleaner_param)
-        cleaner = _clone(cleaner) if cleaner is not None else self._default_cleaner()
+        cleaner = self._estimator(cleaner) if cleaner is not None else self._default_cleaner()
         setattr(self, self._cleaner_param + "_", cleaner)
         self.sampling_strategy_ = self.sampling_strategy  # imbalanced-learn keeps it raw
         X_res, y_res = self.smote_.fit_resample(data.X_in, data.y_in)
@@ -62,6 +62,7 @@ class SMOTEENN(_SMOTEThenClean):
     enn : None or a cleaning sampler with ``fit_resample``, default=None
         Cloned and run on SMOTE's output; None:
         ``EditedNearestNeighbours(sampling_strategy="all")``.
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -87,6 +88,7 @@ class SMOTEENN(_SMOTEThenClean):
         random_state: RandomState = None,
         smote: object | None = None,
         enn: object | None = None,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -95,6 +97,7 @@ class SMOTEENN(_SMOTEThenClean):
         self.random_state = random_state
         self.smote = smote
         self.enn = enn
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -111,6 +114,7 @@ class SMOTETomek(_SMOTEThenClean):
     {smote_for_combine}
     tomek : None or a cleaning sampler with ``fit_resample``, default=None
         Cloned and run on SMOTE's output; None: ``TomekLinks(sampling_strategy="all")``.
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -136,6 +140,7 @@ class SMOTETomek(_SMOTEThenClean):
         random_state: RandomState = None,
         smote: object | None = None,
         tomek: object | None = None,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -144,6 +149,7 @@ class SMOTETomek(_SMOTEThenClean):
         self.random_state = random_state
         self.smote = smote
         self.tomek = tomek
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory

@@ -46,7 +46,7 @@ def method_for(sampler):
                 sampler,
             )
         )
-    sampler._check_params()
+    sampler._validate_params()
     rs = getattr(sampler, "random_state", None)
     if rs is not None and not (isinstance(rs, numbers.Integral) and not isinstance(rs, bool)):
         raise TypeError(

@@ -6,11 +6,12 @@ import warnings
 
 import torch
 
-from .._device import resolve_device
+from .._device import resolve_device, resolve_jobs, thread_cap
 from .._io import as_feature_tensor, to_like
 from .._params import ParamsMixin
 from .._typing import ArrayLike
 from .._validation import check_bool, check_int, fmt_error
+from ..exceptions import NotFittedError
 from ._api import collect_stats, kneighbors
 from ._backend import resolve_auto_backend, resolve_backend
 from ._memory import resolve_budget
@@ -36,6 +37,9 @@ class NearestNeighbors(ParamsMixin):
         when available, else the CPU.
     max_memory : int or str, optional
         Working-memory bound of each search; see `gpusmote.neighbors.kneighbors`.
+    n_jobs : int or None, default=None
+        CPU threads of each search (torch's intra-op threads, restored afterwards, and
+        the KD-tree's workers); None: torch's own setting; -1: every core.
 
     Attributes
     ----------
@@ -59,11 +63,14 @@ class NearestNeighbors(ParamsMixin):
     [[2]]
     """
 
-    def __init__(self, n_neighbors: int = 5, *, backend="auto", device="auto", max_memory=None):
+    def __init__(
+        self, n_neighbors: int = 5, *, backend="auto", device="auto", max_memory=None, n_jobs=None
+    ):
         self.n_neighbors = n_neighbors
         self.backend = backend
         self.device = device
         self.max_memory = max_memory
+        self.n_jobs = n_jobs
 
     def fit(self, X: ArrayLike, y=None):
         """Store ``X`` (on the compute device) as the rows to search.
@@ -116,7 +123,7 @@ class NearestNeighbors(ParamsMixin):
             numpy unless ``X`` (or, for ``X=None``, the fitted data) is a tensor.
         """
         if not hasattr(self, "_fit_X"):
-            raise RuntimeError(
+            raise NotFittedError(
                 "This NearestNeighbors instance is not fitted yet; call fit(X) first."
             )
         k = self.n_neighbors if n_neighbors is None else n_neighbors
@@ -126,7 +133,7 @@ class NearestNeighbors(ParamsMixin):
             Y, exclude = None, True
         else:
             like, Y, exclude = X, X, False
-        with collect_stats() as stats:
+        with collect_stats() as stats, thread_cap(resolve_jobs(self.n_jobs)):
             result = kneighbors(
                 self._fit_X,
                 k,

@@ -13,9 +13,8 @@ from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
-from .._validation import check_int, fmt_error
+from .._validation import check_neighbours, fmt_error
 from ..base import BaseSampler
-from ..neighbors import kneighbors
 
 __all__ = ["ADASYN"]
 
@@ -35,9 +34,10 @@ class ADASYN(BaseSampler):
     ----------
     {sampling_strategy_over}
     {random_state}
-    n_neighbors : int, default=5
+    n_neighbors : int or object with ``kneighbors``, default=5
         Neighbours of each row, among all rows for its weight and among its class's rows
-        for the interpolation.
+        for the interpolation. An estimator (e.g. scikit-learn's ``NearestNeighbors``)
+        is cloned and used as imbalanced-learn does: its first neighbour is the row.
     {device}
     {backend}
     {max_memory}
@@ -75,12 +75,10 @@ class ADASYN(BaseSampler):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if not isinstance(self.n_neighbors, numbers.Integral) or isinstance(self.n_neighbors, bool):
-            raise TypeError(fmt_error("n_neighbors", "an int", self.n_neighbors))
-        check_int(self.n_neighbors, "n_neighbors", minimum=1)
+        check_neighbours(self.n_neighbors, "n_neighbors")
 
     def _fit_resample(self, data) -> NewRows:
-        k, dev, search = int(self.n_neighbors), self.device_, self._search()
+        spec, dev = self.n_neighbors, self.device_
         X_all = data.X.to(dev)
         codes = data.codes.to(dev)
         draws = Stream(self.random_state, dev).continuing()
@@ -88,16 +86,17 @@ class ADASYN(BaseSampler):
         for ci, n in self._targets(data):
             label = data.classes[ci]
             members = (codes == ci).nonzero().squeeze(1)
-            if members.numel() <= k:
+            if isinstance(spec, numbers.Integral) and members.numel() <= spec:
                 raise ValueError(
                     fmt_error(
                         "n_neighbors",
                         f"smaller than the number of rows of class {label!r}, "
                         f"which has {members.numel()}",
-                        k,
+                        spec,
                     )
                 )
-            nns = kneighbors(X_all, k, rows=members, return_distance=False, **search)
+            nns = self._neighbours("n_neighbors", spec, X_all, own=members, attr="nn_")
+            k = nns.shape[1]
             others = (codes[nns] != ci).sum(1).cpu().numpy()
             ratio = others / k
             if not np.sum(ratio):
@@ -110,7 +109,7 @@ class ADASYN(BaseSampler):
             if not per_row.sum():
                 raise ValueError("No samples will be generated with the provided ratio settings.")
             Xc = X_all[members].to(compute_dtype(X_all.dtype))
-            nn = kneighbors(Xc, k, return_distance=False, **search)
+            nn = self._neighbours("n_neighbors", spec, Xc, attr="nn_")
             blocks.append((ci, int(per_row.sum()), self._filler(draws, Xc, nn, per_row)))
         return NewRows(blocks)
 

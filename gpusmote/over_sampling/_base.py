@@ -7,10 +7,9 @@ import numbers
 import torch
 
 from .._device import compute_dtype
-from .._io import host_numpy
 from .._validation import check_neighbours, fmt_error
-from ..base import BaseSampler, _clone
-from ..neighbors import NearestNeighbors, collect_stats, kneighbors
+from ..base import BaseSampler
+from ..neighbors import collect_stats
 
 __all__ = ["BaseSMOTE", "require_more_rows"]
 
@@ -25,49 +24,29 @@ class BaseSMOTE(BaseSampler):
         super()._check_params()
         check_neighbours(self.k_neighbors, "k_neighbors")
 
-    def _int_k(self) -> int:
-        """``k_neighbors``, for the variants that take an int only."""
-        if not isinstance(self.k_neighbors, numbers.Integral) or isinstance(self.k_neighbors, bool):
-            raise TypeError(
-                fmt_error("k_neighbors", f"an int for {type(self).__name__}", self.k_neighbors)
-            )
-        return int(self.k_neighbors)
-
     def _graph(self, Xc: torch.Tensor, label):
-        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices."""
+        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices;
+        ``nn_k_`` is the neighbours estimator, fitted on the class (imbalanced-learn's)."""
         Xc = Xc.to(compute_dtype(Xc.dtype))
         n_c = Xc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):
             require_more_rows(n_c, k, label)
-            with collect_stats() as stats:
-                nn = kneighbors(
-                    Xc,
-                    int(k),
-                    backend=self.backend,
-                    device=self.device_,
-                    max_memory=self.max_memory,
-                    return_distance=False,
+        else:
+            wanted = getattr(k, "n_neighbors", None)
+            if isinstance(wanted, numbers.Integral) and wanted > n_c:
+                raise ValueError(
+                    fmt_error(
+                        "k_neighbors",
+                        f"an estimator asking for at most {n_c} neighbours (the rows of class "
+                        f"{label!r}; its first neighbour is the row itself)",
+                        k,
+                    )
                 )
-            self.backend_ = stats[-1].backend
-            return Xc, nn
-        est = _clone(k)
-        wanted = getattr(est, "n_neighbors", None)
-        if isinstance(wanted, numbers.Integral) and wanted > n_c:
-            raise ValueError(
-                fmt_error(
-                    "k_neighbors",
-                    f"an estimator asking for at most {n_c} neighbours (the rows of class "
-                    f"{label!r}; its first neighbour is the row itself)",
-                    k,
-                )
-            )
-        ours = isinstance(est, NearestNeighbors)
-        points = Xc if ours else host_numpy(Xc)
-        est.fit(points)
-        nn = torch.as_tensor(est.kneighbors(points, return_distance=False))[:, 1:]
-        self.backend_ = "estimator"
-        return Xc, nn.to(self.device_, torch.int64).contiguous()
+        with collect_stats() as stats:
+            nn = self._neighbours("k_neighbors", k, Xc, attr="nn_k_")
+        self.backend_ = stats[-1].backend if isinstance(k, numbers.Integral) else "estimator"
+        return Xc, nn
 
 
 def require_more_rows(n_c: int, k: int, label) -> None:

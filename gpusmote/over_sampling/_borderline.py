@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import torch
@@ -12,8 +13,7 @@ from .._interpolate import interpolate_into
 from .._io import NewRows
 from .._random import Stream
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
-from .._validation import check_int, fmt_error
-from ..neighbors import kneighbors
+from .._validation import check_neighbours, fmt_error
 from ._base import BaseSMOTE, require_more_rows
 
 __all__ = ["BorderlineSMOTE"]
@@ -22,39 +22,46 @@ __all__ = ["BorderlineSMOTE"]
 class _Searched:
     """What the whole-set variants share after validation (see `_WholeSetSMOTE._setup`)."""
 
-    def __init__(self, data, dev, X_all, codes, search, k, m):
-        self.data, self.dev, self.X_all, self.codes = data, dev, X_all, codes
-        self.search, self.k, self.m = search, k, m
+    def __init__(self, sampler, data, dev, X_all, codes):
+        self.sampler, self.data, self.dev, self.X_all, self.codes = sampler, data, dev, X_all, codes
+        self.m = None  # m_neighbors' count, known after the first search
 
     def others_among_neighbours(self, rows: torch.Tensor, class_index: int) -> torch.Tensor:
         """(r,) how many of the ``m`` nearest rows (of all rows) of ``rows`` are of
-        another class than ``class_index``."""
-        nns = kneighbors(self.X_all, self.m, rows=rows, return_distance=False, **self.search)
+        another class than ``class_index``; ``nn_m_`` keeps the estimator."""
+        spec = self.sampler.m_neighbors
+        nns = self.sampler._neighbours("m_neighbors", spec, self.X_all, own=rows, attr="nn_m_")
+        self.m = nns.shape[1]
         return (self.codes[nns] != class_index).sum(1)
+
+    def neighbours(self, source: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """(r, k): ``k_neighbors`` nearest rows of ``source`` of its rows ``rows`` (each
+        excluding itself); ``nn_k_`` keeps the estimator."""
+        spec = self.sampler.k_neighbors
+        return self.sampler._neighbours("k_neighbors", spec, source, own=rows, attr="nn_k_")
 
 
 class _WholeSetSMOTE(BaseSMOTE):
     """SMOTE variants that first judge rows by a search over the whole training set
-    (``m_neighbors``); ``k_neighbors`` as an int."""
+    (``m_neighbors``): ints, or neighbours estimators as imbalanced-learn takes them."""
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._int_k()
-        check_int(self.m_neighbors, "m_neighbors", minimum=1)
+        check_neighbours(self.m_neighbors, "m_neighbors")
 
     def _fit(self, data) -> None:
         self._setup(data)
 
     def _setup(self, data) -> _Searched:
-        m = int(self.m_neighbors)
-        if data.n <= m:
+        m = self.m_neighbors
+        if isinstance(m, numbers.Integral) and data.n <= m:
             raise ValueError(
                 fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
             )
         dev = self.device_
         X_all = data.X.to(dev)
         X_all = X_all.to(compute_dtype(X_all.dtype))
-        return _Searched(data, dev, X_all, data.codes.to(dev), self._search(), self._int_k(), m)
+        return _Searched(self, data, dev, X_all, data.codes.to(dev))
 
 
 @fill_doc
@@ -73,12 +80,12 @@ class BorderlineSMOTE(_WholeSetSMOTE):
     ----------
     {sampling_strategy_over}
     {random_state}
-    k_neighbors : int, default=5
+    k_neighbors : int or object with ``kneighbors``, default=5
         Neighbours per danger row: among its class's rows ("borderline-1") or all rows
-        ("borderline-2").
-    m_neighbors : int, default=10
+        ("borderline-2"). An estimator is cloned; its first neighbour is the row.
+    m_neighbors : int or object with ``kneighbors``, default=10
         Neighbours of each row among all rows (itself excluded) that decide whether it
-        is in danger.
+        is in danger. An estimator is cloned; its first neighbour is the row.
     kind : {"borderline-1", "borderline-2"}, default="borderline-1"
     {device}
     {backend}
@@ -88,6 +95,9 @@ class BorderlineSMOTE(_WholeSetSMOTE):
     ----------
     in_danger_indices : dict
         ``{class: indices of X}`` of the danger rows of each over-sampled class.
+    nn_k_, nn_m_ : estimator
+        The ``k_neighbors`` and ``m_neighbors`` estimators of the last searches (for an
+        int, a `gpusmote.neighbors.NearestNeighbors` of one more neighbour, the row).
 
     Examples
     --------
@@ -129,7 +139,7 @@ class BorderlineSMOTE(_WholeSetSMOTE):
 
     def _fit_resample(self, data) -> NewRows:
         ctx = self._setup(data)
-        dev, X_all, codes, search, k, m = ctx.dev, ctx.X_all, ctx.codes, ctx.search, ctx.k, ctx.m
+        dev, X_all, codes = ctx.dev, ctx.X_all, ctx.codes
         self.in_danger_indices = {}
         stream = Stream(self.random_state, dev)
         blocks = []
@@ -137,6 +147,7 @@ class BorderlineSMOTE(_WholeSetSMOTE):
             label = data.classes[ci]
             members = (codes == ci).nonzero().squeeze(1)
             n_other = ctx.others_among_neighbours(members, ci)
+            m = ctx.m
             danger = (n_other >= m / 2) & (n_other < m)
             if not bool(danger.any()):
                 warnings.warn(
@@ -149,13 +160,14 @@ class BorderlineSMOTE(_WholeSetSMOTE):
                 continue
             self.in_danger_indices[label] = members[danger].cpu().numpy()
             if self.kind == "borderline-1":
-                require_more_rows(members.numel(), k, label)
+                if isinstance(self.k_neighbors, numbers.Integral):
+                    require_more_rows(members.numel(), self.k_neighbors, label)
                 source = X_all[members]  # rows and neighbours index the class's rows
                 base_rows = danger.nonzero().squeeze(1)
             else:
                 source = X_all  # neighbours among all rows
                 base_rows = members[danger]
-            nn = kneighbors(source, k, rows=base_rows, return_distance=False, **search)
+            nn = ctx.neighbours(source, base_rows)
             blocks.append((ci, n, self._filler(stream, ci, n, source, base_rows, nn, codes)))
         return NewRows(blocks)
 

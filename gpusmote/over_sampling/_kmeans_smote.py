@@ -56,6 +56,7 @@ class KMeansSMOTE(BaseSMOTE):
         "auto": the class's share of the rows to generate, halved.
     density_exponent : "auto" or float, default="auto"
         "auto": ``0.16 * log_1.6(n)^1.8`` for a cluster with ``n`` rows of the class.
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -89,6 +90,7 @@ class KMeansSMOTE(BaseSMOTE):
         kmeans_estimator: int | object | None = None,
         cluster_balance_threshold: float | str = "auto",
         density_exponent: float | str = "auto",
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -96,6 +98,7 @@ class KMeansSMOTE(BaseSMOTE):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.k_neighbors = k_neighbors
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory

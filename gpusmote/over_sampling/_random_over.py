@@ -50,6 +50,8 @@ class RandomOverSampler(BaseSampler):
     [0, 1, 2, 3, 4, 5, 4, 5]
     """
 
+    _sets_sample_indices = True
+
     def __init__(
         self,
         *,

@@ -11,6 +11,7 @@ from .._random import Stream
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from ..base import instance_lock
+from ..exceptions import NotFittedError
 from ._base import BaseSMOTE
 
 __all__ = ["SMOTE"]
@@ -114,7 +115,7 @@ class SMOTE(BaseSMOTE):
 
     def _fitted_class(self, klass):
         if not hasattr(self, "_graphs"):
-            raise RuntimeError("This SMOTE instance is not fitted yet; call fit(X, y) first.")
+            raise NotFittedError("This SMOTE instance is not fitted yet; call fit(X, y) first.")
         labels = {self._data.classes[i]: i for i in self._graphs}
         if klass is None:
             if len(labels) != 1:

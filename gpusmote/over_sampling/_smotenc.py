@@ -38,6 +38,7 @@ class _TableSampler(BaseSMOTE):
             check_finite(table.cont, "X")
         self._resolve_strategy(data)
         self.n_features_in_ = table.d
+        self.n_features_ = table.d  # imbalanced-learn's older name, still read
         if table.columns is not None:
             self.feature_names_in_ = np.asarray([str(c) for c in table.columns], dtype=object)
         self._apply_encoder(table)
@@ -50,6 +51,7 @@ class _TableSampler(BaseSMOTE):
         self.categorical_encoder_ = None
         encoder = self.categorical_encoder
         if encoder is None:
+            self.categorical_encoder_ = self._default_encoder(table)
             return
         if not (hasattr(encoder, "fit_transform") and hasattr(encoder, "inverse_transform")):
             raise TypeError(
@@ -90,6 +92,34 @@ class _TableSampler(BaseSMOTE):
 
     def _check_encoding(self, encoded, categories) -> None:
         pass
+
+    def _default_encoder(self, table: Table):
+        """imbalanced-learn's default ``categorical_encoder_`` (SMOTENC: a
+        ``OneHotEncoder(handle_unknown="ignore")`` in the continuous columns' dtype;
+        SMOTEN: an ``OrdinalEncoder(dtype=np.int32)``), fitted to the categories that
+        gpusmote's own encoding found, for code that inspects it. gpusmote encodes on
+        the device without it; None where scikit-learn is not installed."""
+        try:
+            from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+        except ImportError:
+            return None
+        if self._all_categorical:
+            encoder = OrdinalEncoder(dtype=np.int32)
+        else:
+            dtype = torch.empty(0, dtype=table.cont.dtype).numpy().dtype
+            encoder = OneHotEncoder(handle_unknown="ignore", dtype=dtype)
+        cats = [np.asarray(c) for c in table.categories]
+        if not cats:
+            return None
+        rows = max(len(c) for c in cats)
+        # one row per category of the longest column; shorter columns repeat their first
+        sample = np.empty((rows, len(cats)), dtype=object)
+        for j, c in enumerate(cats):
+            sample[:, j] = c[np.minimum(np.arange(rows), len(c) - 1)]
+        try:
+            return encoder.fit(sample)
+        except (TypeError, ValueError):  # categories scikit-learn cannot order
+            return None
 
     @staticmethod
     def _rows(table: Table, blocks: list, cont_new, new_codes: list) -> TableRows:

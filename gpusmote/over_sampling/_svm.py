@@ -14,8 +14,6 @@ from .._io import NewRows, host_numpy
 from .._random import Stream
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import fmt_error
-from ..base import _clone
-from ..neighbors import kneighbors
 from ._borderline import _WholeSetSMOTE
 
 __all__ = ["SVMSMOTE"]
@@ -37,10 +35,11 @@ class SVMSMOTE(_WholeSetSMOTE):
     ----------
     {sampling_strategy_over}
     {random_state}
-    {k_neighbors_int}
-    m_neighbors : int, default=10
+    {k_neighbors}
+    m_neighbors : int or object with ``kneighbors``, default=10
         Neighbours of each support vector among all rows (itself excluded) that decide
-        whether it is noise, in danger or safe.
+        whether it is noise, in danger or safe. An estimator is cloned; its first
+        neighbour is the row.
     svm_estimator : estimator with ``fit`` and ``support_``, optional
         Default: scikit-learn's ``SVC(gamma="scale", random_state=random_state)`` (needs
         scikit-learn). It is cloned and fitted on the host: SVMs here run on the CPU.
@@ -97,7 +96,7 @@ class SVMSMOTE(_WholeSetSMOTE):
                     )
                 )
             return (
-                _clone(self.svm_estimator)
+                self._estimator(self.svm_estimator)
                 if hasattr(self.svm_estimator, "get_params")
                 else copy.deepcopy(self.svm_estimator)
             )
@@ -118,7 +117,7 @@ class SVMSMOTE(_WholeSetSMOTE):
 
     def _fit_resample(self, data) -> NewRows:
         ctx = self._setup(data)
-        dev, X_all, codes, search, k, m = ctx.dev, ctx.X_all, ctx.codes, ctx.search, ctx.k, ctx.m
+        dev, X_all, codes = ctx.dev, ctx.X_all, ctx.codes
         svm = self._svm()
         X_host, codes_host = host_numpy(data.X), data.codes.cpu().numpy()
         y_host = data.labels_for_callable()
@@ -136,6 +135,7 @@ class SVMSMOTE(_WholeSetSMOTE):
             support = np.asarray(svm.support_)
             support = torch.from_numpy(support[codes_host[support] == ci]).to(dev)
             n_other = ctx.others_among_neighbours(support, ci)
+            m = ctx.m
             support = support[n_other != m]  # all neighbours elsewhere: noise
             n_other = n_other[n_other != m]
             if support.numel() == 0:
@@ -155,7 +155,8 @@ class SVMSMOTE(_WholeSetSMOTE):
             if bool((~danger).any()):
                 parts.append((position[support[~danger]], n - n_danger, -float(self.out_step)))
             for rows_c, count, step_size in parts:
-                nn = kneighbors(Xc, k, rows=rows_c, return_distance=False, **search)
+                nn = ctx.neighbours(Xc, rows_c)
+                k = nn.shape[1]
                 # drawn now, in imbalanced-learn's order: a shared RandomState also feeds
                 # the next class's SVM fit and Beta draw
                 flat, steps = stream.for_class().smote(nn.numel(), count)

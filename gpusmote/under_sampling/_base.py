@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
 from .._device import compute_dtype
-from .._io import Kept, host_numpy
-from .._validation import fmt_error
-from ..base import BaseSampler, _clone
-from ..neighbors import NearestNeighbors, kneighbors
+from .._io import Kept
+from ..base import BaseSampler
 
 __all__ = ["BaseUnderSampler", "BaseCleaningSampler"]
 
@@ -24,6 +20,7 @@ class BaseUnderSampler(BaseSampler):
     """
 
     _sampling_type = "under-sampling"
+    _sets_sample_indices = True
 
     def _fit_resample(self, data) -> Kept:
         return Kept(self._select(data))
@@ -45,39 +42,6 @@ class BaseUnderSampler(BaseSampler):
         """All rows on the compute device in the compute dtype (cached per fit)."""
         X = data.X.to(self.device_)
         return X.to(compute_dtype(X.dtype))
-
-    def _neighbours(self, param: str, spec, X_all, queries, own, extra: int = 1):
-        """imbalanced-learn's ``nn.fit(X_all).kneighbors(queries)[:, 1:]`` for ``queries``
-        that are rows ``own`` of ``X_all``: ``spec`` neighbours (an int, searched with
-        the engine excluding the row's own index) or an estimator's (its first column
-        dropped)."""
-        if isinstance(spec, numbers.Integral):
-            k = int(spec)
-            if k + extra > X_all.shape[0]:
-                raise ValueError(
-                    fmt_error(
-                        param,
-                        f"at most {X_all.shape[0] - extra} (the rows searched, less the row)",
-                        k,
-                    )
-                )
-            if queries.shape[0] == 0:  # nothing asked about (NCR: no misclassified row)
-                return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
-            if extra:
-                return kneighbors(X_all, k, rows=own, return_distance=False, **self._search())
-            return kneighbors(
-                X_all, k, Y=queries, exclude_self=False, return_distance=False, **self._search()
-            )
-        if queries.shape[0] == 0:
-            width = int(getattr(spec, "n_neighbors", extra)) - extra
-            return torch.empty((0, max(width, 0)), dtype=torch.int64, device=X_all.device)
-        est = _clone(spec)
-        ours = isinstance(est, NearestNeighbors)
-        points = X_all if ours else host_numpy(X_all)
-        est.fit(points)
-        nns = est.kneighbors(queries if ours else host_numpy(queries), return_distance=False)
-        nns = torch.as_tensor(nns).to(X_all.device, torch.int64)
-        return nns[:, extra:].contiguous() if extra else nns
 
 
 class BaseCleaningSampler(BaseUnderSampler):

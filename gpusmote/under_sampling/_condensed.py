@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from .._docs import fill_doc
+from .._io import host_numpy
 from .._random import Stream, check_random_state
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_int, fmt_error
 from .._votes import mode_rows
-from ..neighbors import kneighbors
+from ..neighbors import KNeighborsClassifier, kneighbors
 from ._base import BaseCleaningSampler
 from ._tomek import links_among
 
@@ -82,6 +83,7 @@ class _SeededKNN(BaseCleaningSampler):
         random_state: RandomState = None,
         n_neighbors: Neighbours | None = None,
         n_seeds_S: int = 1,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -90,6 +92,7 @@ class _SeededKNN(BaseCleaningSampler):
         self.random_state = random_state
         self.n_neighbors = n_neighbors
         self.n_seeds_S = n_seeds_S
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -112,18 +115,33 @@ class _SeededKNN(BaseCleaningSampler):
         mi = data.classes.index(min(counts, key=counts.get))
         minority = (codes == mi).nonzero().squeeze(1)
         parts = []
+        self.estimators_ = []
         for ci, label in enumerate(data.classes):
             members = (codes == ci).nonzero().squeeze(1)
             if label not in self.sampling_strategy_:
                 parts.append(members)
                 continue
             sel = rs.integers(counts[label], self.n_seeds_S)
-            parts.append(self._keep(X, codes, minority, members, sel.to(X.device), ci, k))
+            kept, rule = self._keep(X, codes, minority, members, sel.to(X.device), ci, k)
+            parts.append(kept)
+            self.estimators_.append(self._rule(X[rule], data, codes[rule], k))
         return self._finish_selection(X, codes, torch.cat(parts), data).cpu().numpy()
 
-    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
-        """The rows of class ``ci`` kept, given the seed positions ``sel``."""
+    def _keep(self, X, codes, minority, members, sel, ci, k):
+        """``(kept, rule)``: the rows of class ``ci`` kept, given the seed positions
+        ``sel``, and the rows of the k-NN rule that decided."""
         raise NotImplementedError
+
+    def _rule(self, X_rule, data, codes_rule, k: int):
+        """imbalanced-learn's ``estimators_`` entry: the k-NN rule fitted on its rows
+        and their labels (the ``n_neighbors`` classifier given, cloned, or
+        `gpusmote.neighbors.KNeighborsClassifier`)."""
+        labels = np.asarray(data.classes, dtype=object)[codes_rule.cpu().numpy()]
+        labels = labels.astype(np.asarray(data.classes).dtype)
+        if isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors is None:
+            clf = KNeighborsClassifier(k, n_jobs=self.n_jobs, **self._search())
+            return clf.fit(X_rule, labels)
+        return self._estimator(self.n_neighbors).fit(host_numpy(X_rule), labels)
 
     def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
         return under
@@ -146,6 +164,7 @@ class CondensedNearestNeighbour(_SeededKNN):
     {random_state_numpy}
     {n_neighbors_knn_rule}
     {n_seeds_S}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -162,8 +181,9 @@ class CondensedNearestNeighbour(_SeededKNN):
     [22, 20]
     """
 
-    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
-        return self._condense(X, codes, minority, members, members[sel], ci, k)
+    def _keep(self, X, codes, minority, members, sel, ci, k):
+        chosen = self._condense(X, codes, minority, members, members[sel], ci, k)
+        return chosen, torch.cat([minority, chosen])
 
     def _condense(self, X, codes, minority, members, seeds, ci, k) -> torch.Tensor:
         C = torch.cat([minority, seeds])
@@ -211,6 +231,7 @@ class OneSidedSelection(_SeededKNN):
     {random_state_numpy}
     {n_neighbors_knn_rule}
     {n_seeds_S}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -227,14 +248,14 @@ class OneSidedSelection(_SeededKNN):
     [53, 20]
     """
 
-    def _keep(self, X, codes, minority, members, sel, ci, k) -> torch.Tensor:
+    def _keep(self, X, codes, minority, members, sel, ci, k):
         seeds = members[sel]
         rest = torch.ones(members.numel(), dtype=torch.bool, device=X.device)
         rest[sel] = False
         others = members[rest]
         C = torch.cat([minority, seeds])
         wrong = _KNNState(X[C], codes[C], X[others], k, self._search()).predict() != ci
-        return torch.cat([seeds, others[wrong]])
+        return torch.cat([seeds, others[wrong]]), C
 
     def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
         """Tomek links among the kept rows are removed too."""

@@ -13,6 +13,7 @@ from .._strategy import resolve
 from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_bool, check_int, check_neighbours, fmt_error
 from .._votes import mode_rows
+from ..neighbors import NearestNeighbors
 from ._base import BaseCleaningSampler
 
 __all__ = ["EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN", "enn_keeps"]
@@ -53,7 +54,7 @@ class _ENNCore(BaseCleaningSampler):
         table, at = None, 0
         if asked:
             rows = torch.cat(asked)
-            table = self._neighbours("n_neighbors", n_neighbors, X, X[rows], rows)
+            table = self._neighbours("n_neighbors", n_neighbors, X, X[rows], rows, attr="nn_")
         kept = []
         for ci, members in groups:
             if members.numel() == 0:
@@ -64,6 +65,19 @@ class _ENNCore(BaseCleaningSampler):
             nns, at = table[at : at + members.numel()], at + members.numel()
             kept.append(members[enn_keeps(codes[nns], codes[members], kind_sel)])
         return torch.cat(kept) if kept else codes.new_zeros(0)
+
+    def _inner_enn(self, n_neighbors):
+        """``enn_``: the EditedNearestNeighbours each pass applies (imbalanced-learn's
+        fitted attribute of RENN and AllKNN; here unfitted, its parameters only)."""
+        return EditedNearestNeighbours(
+            sampling_strategy=self.sampling_strategy,
+            n_neighbors=n_neighbors,
+            kind_sel=self.kind_sel,
+            n_jobs=self.n_jobs,
+            device=self.device,
+            backend=self.backend,
+            max_memory=self.max_memory,
+        )
 
     def _check_enn(self):
         check_neighbours(self.n_neighbors, "n_neighbors")
@@ -85,6 +99,7 @@ class EditedNearestNeighbours(_ENNCore):
     {sampling_strategy_clean}
     {n_neighbors_clean}
     {kind_sel}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -106,6 +121,7 @@ class EditedNearestNeighbours(_ENNCore):
         sampling_strategy: Strategy = "auto",
         n_neighbors: Neighbours = 3,
         kind_sel: str = "all",
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -113,6 +129,7 @@ class EditedNearestNeighbours(_ENNCore):
         self.sampling_strategy = sampling_strategy
         self.n_neighbors = n_neighbors
         self.kind_sel = kind_sel
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -148,6 +165,7 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
     {sampling_strategy_clean}
     {n_neighbors_clean}
     {kind_sel}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -179,6 +197,7 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
         n_neighbors: Neighbours = 3,
         max_iter: int = 100,
         kind_sel: str = "all",
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -187,6 +206,7 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
         self.n_neighbors = n_neighbors
         self.max_iter = max_iter
         self.kind_sel = kind_sel
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -217,6 +237,7 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
                     index = index[kept]
                 break
         self.n_iter_ = n_iter
+        self.enn_ = self._inner_enn(self.n_neighbors)
         return index.cpu().numpy()
 
 
@@ -231,6 +252,7 @@ class AllKNN(_ENNCore):
     {sampling_strategy_clean}
     {n_neighbors_clean}
     {kind_sel}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -256,6 +278,7 @@ class AllKNN(_ENNCore):
         n_neighbors: Neighbours = 3,
         kind_sel: str = "all",
         allow_minority: bool = False,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -264,6 +287,7 @@ class AllKNN(_ENNCore):
         self.n_neighbors = n_neighbors
         self.kind_sel = kind_sel
         self.allow_minority = allow_minority
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -291,4 +315,11 @@ class AllKNN(_ENNCore):
             index = index[kept]
             if below or vanished:
                 break
+        # imbalanced-learn's fitted attributes: the neighbours object of n_neighbors
+        # (for an int, one of n_neighbors + 1) and the ENN of the last pass
+        if isinstance(k, numbers.Integral):
+            self.nn_ = NearestNeighbors(n_neighbors=total + 1, n_jobs=self.n_jobs, **self._search())
+        else:
+            self.nn_ = self._estimator(k)
+        self.enn_ = self._inner_enn(size if total else 0)
         return index.cpu().numpy()

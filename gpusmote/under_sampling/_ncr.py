@@ -12,7 +12,6 @@ from .._io import host_numpy
 from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_neighbours, fmt_error
 from .._votes import mode_rows
-from ..base import _clone
 from ._base import BaseCleaningSampler
 from ._enn import EditedNearestNeighbours
 
@@ -39,6 +38,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
     threshold_cleaning : float, default=0.5
         A class is cleaned of a misclassified minority row's neighbours only when it has
         more than this times the minority's rows.
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -66,6 +66,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         edited_nearest_neighbours: object | None = None,
         n_neighbors: Neighbours = 3,
         threshold_cleaning: float = 0.5,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -74,6 +75,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         self.edited_nearest_neighbours = edited_nearest_neighbours
         self.n_neighbors = n_neighbors
         self.threshold_cleaning = threshold_cleaning
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -100,11 +102,12 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
 
     def _enn(self):
         if self.edited_nearest_neighbours is not None:
-            return _clone(self.edited_nearest_neighbours)
+            return self._estimator(self.edited_nearest_neighbours)
         return EditedNearestNeighbours(
             sampling_strategy=self.sampling_strategy,
             n_neighbors=self.n_neighbors,
             kind_sel="mode",
+            n_jobs=self.n_jobs,
             device=self.device_,
             backend=self.backend,
             max_memory=self.max_memory,
@@ -116,6 +119,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         enn = self._enn()
         ours = type(enn).__module__.startswith("gpusmote.")
         enn.fit_resample(data.X_in if ours else host_numpy(data.X), _labels_for(data, ours))
+        self.edited_nearest_neighbours_ = enn
         removed = torch.ones(n, dtype=torch.bool, device=X.device)
         removed[torch.as_tensor(np.asarray(enn.sample_indices_), device=X.device)] = False
         counts = data.class_counts()
@@ -130,9 +134,11 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         members = (codes == mi).nonzero().squeeze(1)
         k = self._k()
         # the k-NN classifier's vote: k nearest of all rows, the row itself included
-        voters = self._neighbours("n_neighbors", k, X, X[members], members, extra=0)
+        voters = self._neighbours("n_neighbors", k, X, X[members], members, extra=0, attr="nn_")
         wrong = mode_rows(codes[voters]) != mi
         others = self._neighbours("n_neighbors", k, X, X[members[wrong]], members[wrong])
+        if not isinstance(self.n_neighbors, numbers.Integral):
+            self.nn_ = self._estimator(self.n_neighbors)  # imbalanced-learn's nn_
         flagged = torch.unique(others.reshape(-1))
         removed[flagged[clean[codes[flagged]]]] = True
         return (~removed).nonzero().squeeze(1).cpu().numpy()

@@ -12,8 +12,7 @@ from .._docs import fill_doc
 from .._io import host_numpy
 from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_neighbours, fmt_error
-from ..base import _clone
-from ..neighbors import kneighbors
+from ..neighbors import NearestNeighbors, kneighbors
 from ..neighbors._farthest import farthest_distances
 from ._base import BaseUnderSampler
 
@@ -46,6 +45,7 @@ class NearMiss(BaseUnderSampler):
         Minority rows whose mean distance ranks each row.
     n_neighbors_ver3 : int or object with ``kneighbors``, default=3
         Version 3: the nearest rows of each minority row that stay candidates.
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -69,6 +69,7 @@ class NearMiss(BaseUnderSampler):
         version: int = 1,
         n_neighbors: Neighbours = 3,
         n_neighbors_ver3: Neighbours = 3,
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
@@ -77,6 +78,7 @@ class NearMiss(BaseUnderSampler):
         self.version = version
         self.n_neighbors = n_neighbors
         self.n_neighbors_ver3 = n_neighbors_ver3
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory
@@ -90,6 +92,13 @@ class NearMiss(BaseUnderSampler):
 
     def _k(self, spec) -> int:
         return int(spec) if isinstance(spec, numbers.Integral) else int(spec.n_neighbors)
+
+    def _as_estimator(self, spec):
+        """imbalanced-learn's ``nn_`` / ``nn_ver3_``: the neighbours object given, cloned,
+        or for an int a `gpusmote.neighbors.NearestNeighbors` of that many."""
+        if isinstance(spec, numbers.Integral):
+            return NearestNeighbors(n_neighbors=int(spec), n_jobs=self.n_jobs, **self._search())
+        return self._estimator(spec)
 
     def _distances(self, database, queries, k: int):
         """(q, k) distances of each query's k nearest rows of ``database``, ascending:
@@ -107,10 +116,9 @@ class NearMiss(BaseUnderSampler):
         dist, _ = kneighbors(database, k, Y=queries, exclude_self=False, **self._search())
         return dist.to(torch.float64)
 
-    @staticmethod
-    def _object_search(spec, database, queries, k: int):
+    def _object_search(self, spec, database, queries, k: int):
         """``clone(spec).fit(database).kneighbors(queries, n_neighbors=k)`` as tensors."""
-        est = _clone(spec)
+        est = self._estimator(spec)
         est.fit(host_numpy(database))
         dist, ind = est.kneighbors(host_numpy(queries), n_neighbors=k)
         dev = queries.device
@@ -125,6 +133,9 @@ class NearMiss(BaseUnderSampler):
         mi = data.classes.index(minority)
         X_min = X[codes == mi]
         k = self._k(self.n_neighbors)
+        self.nn_ = self._as_estimator(self.n_neighbors)
+        if self.version == 3:
+            self.nn_ver3_ = self._as_estimator(self.n_neighbors_ver3)
         parts = []
         for ci, label in enumerate(data.classes):
             members = (codes == ci).nonzero().squeeze(1)

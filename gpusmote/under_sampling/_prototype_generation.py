@@ -52,6 +52,8 @@ class ClusterCentroids(BaseUnderSampler):
     [20, 20]
     """
 
+    _sets_sample_indices = False  # new rows (centroids), not a subset
+
     def __init__(
         self,
         *,

@@ -38,6 +38,7 @@ class TomekLinks(BaseCleaningSampler):
     Parameters
     ----------
     {sampling_strategy_clean}
+    {n_jobs}
     {device}
     {backend}
     {max_memory}
@@ -56,11 +57,13 @@ class TomekLinks(BaseCleaningSampler):
         self,
         *,
         sampling_strategy: Strategy = "auto",
+        n_jobs: int | None = None,
         device: Device = "auto",
         backend: Backend = "auto",
         max_memory: Memory = None,
     ):
         self.sampling_strategy = sampling_strategy
+        self.n_jobs = n_jobs
         self.device = device
         self.backend = backend
         self.max_memory = max_memory

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gpusmote.cluster import KMeans
+from gpusmote.exceptions import NotFittedError
 
 sk_cluster = pytest.importorskip("sklearn.cluster")
 
@@ -75,7 +76,7 @@ def test_bad_parameters():
     for params, exc, pattern in cases:
         with pytest.raises(exc, match=re.escape(pattern)):
             KMeans(device="cpu", **params).fit(X)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         KMeans().predict(X)
     X_nan = X.copy()
     X_nan[0, 0] = np.nan

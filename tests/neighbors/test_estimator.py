@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from gpusmote.exceptions import NotFittedError
 from gpusmote.neighbors import FaissIVF, NearestNeighbors
 
 from .reference import naive_kneighbors
@@ -87,7 +88,7 @@ def test_params_and_clone():
 
 
 def test_unfitted_and_bad_mode():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         NearestNeighbors().kneighbors(X)
     nn = NearestNeighbors(n_neighbors=2, device="cpu").fit(X)
     with pytest.raises(ValueError, match="`mode` must be"):

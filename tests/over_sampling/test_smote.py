@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from gpusmote import SMOTE, NearestNeighbors
+from gpusmote.exceptions import NotFittedError
 
 imblearn_over = pytest.importorskip("imblearn.over_sampling")
 
@@ -246,7 +247,7 @@ def test_sample_and_iter_samples():
     assert [len(c[0]) for c in chunks] == [1000, 1000, 500]
     with pytest.raises(ValueError, match="`klass` must be one of the over-sampled classes"):
         smote.sample(5, klass=0)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         SMOTE().sample(5)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ._device import resolve_budget
+from ._io._sparse import SparseRows, interpolate_rows
 from ._progress import advance, expect, phase
 
 __all__ = ["interpolate_into", "differences_overflow"]
@@ -13,6 +14,8 @@ __all__ = ["interpolate_into", "differences_overflow"]
 
 def differences_overflow(Xc: torch.Tensor) -> bool:
     """Whether ``x_nn - x`` can overflow ``Xc``'s dtype: values beyond half its largest."""
+    if isinstance(Xc, SparseRows):
+        return Xc.max_abs() > torch.finfo(Xc.dtype).max / 2
     lo, hi = torch.aminmax(Xc)  # no |Xc| copy: this runs on whole classes
     return bool(torch.maximum(-lo, hi) > torch.finfo(Xc.dtype).max / 2)
 
@@ -40,6 +43,15 @@ def interpolate_into(
     phase("generation")
     expect(n)
     convex = differences_overflow(Xc) if wide is None else wide
+    if isinstance(Xc, SparseRows):  # sparse rows stay sparse (`_io._sparse`)
+        if convex:
+            raise ValueError(
+                "sparse rows with values beyond half their dtype's largest: SMOTE's "
+                "differences would overflow; scale X or pass float64 values."
+            )
+        dest.put(interpolate_rows(Xc, rows, partners, steps, scale))
+        advance(n)
+        return
     budget = resolve_budget(max_memory, Xc.device)
     steps = steps.unsqueeze(1)
     # per row: base and neighbour in the data's precision and one float64 row; a

@@ -90,6 +90,15 @@ def check_finite(t, param: str, chunk: int = 65536) -> None:
     """
     import torch
 
+    if hasattr(t, "all_finite"):  # sparse rows: their stored values
+        if not t.all_finite():
+            bad = int((~torch.isfinite(t.val)).sum())
+            raise ValueError(
+                fmt_error(
+                    param, "finite (no NaN or infinity)", f"{bad} non-finite values in {t.shape}"
+                )
+            )
+        return
     # Fast path: a finite total proves every entry finite (NaN and inf propagate);
     # a total that overflows the data's own precision is only a false alarm, settled
     # by counting.

@@ -13,6 +13,7 @@ import torch
 
 from ._device import one_thread, resolve_device, resolve_jobs, small_input, thread_cap
 from ._io import Kept, LabelsOnly, SamplerData, host_numpy
+from ._io._sparse import densify, is_sparse
 from ._params import ParamsMixin
 from ._params import clone as _clone
 from ._progress import progress_bar
@@ -129,6 +130,7 @@ class BaseSampler(ParamsMixin):
         self
         """
         self._validate_params()
+        X, _ = self._sparse_input(X)
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
             self._fit(data)
@@ -154,14 +156,30 @@ class BaseSampler(ParamsMixin):
             tensors (on their device).
         """
         self._validate_params()
+        X, back = self._sparse_input(X)
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
             result = self._fit_resample(data)
             if isinstance(result, Kept):
-                self.sample_indices_ = result.indices
+                self.sample_indices_ = result.reported
             out = result.output(data)
         data.release()
-        return out
+        return (back(out[0]), out[1]) if back is not None else out
+
+    # sparse input ---------------------------------------------------------------------
+    def _sparse_native(self) -> bool:
+        """Whether this sampler works on sparse rows as they are (`gpusmote._io._sparse`):
+        its searches, interpolation and output stay sparse. The others get a dense copy."""
+        return False
+
+    def _sparse_input(self, X):
+        """``(X, back)``: sparse ``X`` as it is for a sampler with a sparse path; for the
+        others a dense copy, with a warning, and ``back`` turning the dense output into
+        the input's sparse format (imbalanced-learn's SMOTEN does the same)."""
+        self._sparse_in = is_sparse(X)  # ClusterCentroids' voting="auto" follows it
+        if not self._sparse_in or self._sparse_native():
+            return X, None
+        return densify(X, type(self).__name__, getattr(self, "max_memory", None))
 
     def _fit(self, data) -> None:
         """What ``fit`` does beyond validation (SMOTE: the neighbour graphs)."""

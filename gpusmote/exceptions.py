@@ -9,13 +9,21 @@ builtin bases.
 - `InvalidParameterError`: a constructor parameter (or a keyword argument) of the
   wrong type or value. It is both a ``ValueError`` and a ``TypeError``, as
   scikit-learn's is, so ``except ValueError`` and ``except TypeError`` both catch it.
+- `InvalidDataError`: ``X`` or ``y`` of a type gpusmote cannot read (text where numbers
+  are needed, complex values, ...). A ``ValueError``, as scikit-learn's input checks
+  raise, and a ``TypeError``.
 - `NotFittedError`: a method that needs ``fit`` first. A ``ValueError`` and an
   ``AttributeError``, as scikit-learn's is.
 """
 
 from __future__ import annotations
 
-__all__ = ["InvalidParameterError", "NotFittedError"]
+__all__ = ["InvalidParameterError", "InvalidDataError", "NotFittedError"]
+
+
+class InvalidDataError(ValueError, TypeError):
+    """``X`` or ``y`` of a type gpusmote cannot read (a ``ValueError`` and a ``TypeError``)."""
+
 
 try:  # scikit-learn is optional: its classes are the bases when it is there
     from sklearn.exceptions import NotFittedError as _SkNotFitted

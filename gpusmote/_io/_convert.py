@@ -10,7 +10,17 @@ import numpy as np
 import torch
 
 from .._validation import fmt_error
+from ..exceptions import InvalidDataError
 from ._frame import frame_numeric_dtype, frame_to_numeric, restore_frame
+from ._sparse import (
+    SparseRows,
+    SparseSink,
+    as_sparse_rows,
+    is_sparse,
+    sparse_format,
+    to_format,
+    vstack_rows,
+)
 
 __all__ = [
     "as_feature_tensor",
@@ -44,7 +54,7 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
     if isinstance(X, torch.Tensor):
         t = X
         if t.is_complex():
-            raise TypeError(fmt_error(param, "a real numeric tensor", describe(X)))
+            raise InvalidDataError(fmt_error(param, "a real numeric tensor", describe(X)))
         if t.dtype not in _FLOAT_TENSOR_DTYPES:
             t = t.to(torch.float64)
     else:
@@ -66,18 +76,18 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:
-        raise TypeError(
+        raise InvalidDataError(
             fmt_error(param, f"an array-like of numbers ({exc})", type(X).__name__)
         ) from None
     if arr.dtype.kind in "OUSV":
         try:
             arr = arr.astype(np.float64)
         except (ValueError, TypeError):
-            raise TypeError(fmt_error(param, "numeric data", describe(arr))) from None
+            raise InvalidDataError(fmt_error(param, "numeric data", describe(arr))) from None
     if arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
-        raise TypeError(fmt_error(param, "real numeric data", describe(arr)))
+        raise InvalidDataError(fmt_error(param, "real numeric data", describe(arr)))
     elif arr.dtype not in (np.float16, np.float32, np.float64):
         arr = arr.astype(np.float64)  # longdouble has no torch dtype
     # torch.from_numpy refuses negative strides and warns on read-only memory.
@@ -93,12 +103,14 @@ def as_label_tensor(y, param: str = "y") -> torch.Tensor:
     else:
         arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
         if arr.dtype.kind not in "biu":
-            raise TypeError(
+            raise InvalidDataError(
                 fmt_error(param, "integer or bool labels (encode strings first)", arr.dtype)
             )
         t = reading_tensor(arr.reshape(-1) if arr.ndim == 2 else arr)
     if t.is_floating_point() or t.is_complex():
-        raise TypeError(fmt_error(param, "integer or bool labels (encode strings first)", t.dtype))
+        raise InvalidDataError(
+            fmt_error(param, "integer or bool labels (encode strings first)", t.dtype)
+        )
     if t.ndim != 1:
         raise ValueError(fmt_error(param, "a 1-D array of labels", f"shape {tuple(t.shape)}"))
     return t
@@ -112,7 +124,10 @@ def to_like(t: torch.Tensor, like):
 
 
 def host_numpy(t: torch.Tensor) -> np.ndarray:
-    """``t`` as a host numpy array for scikit-learn, bfloat16 as float32 (numpy has none)."""
+    """``t`` as a host numpy array for scikit-learn, bfloat16 as float32 (numpy has none);
+    sparse rows as a scipy CSR matrix (scikit-learn takes those too)."""
+    if isinstance(t, SparseRows):
+        return t.to("cpu").to_scipy()
     t = t.detach()
     if t.dtype == torch.bfloat16:
         t = t.to(torch.float32)
@@ -124,6 +139,11 @@ def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
     RangeIndex, as imbalanced-learn's validated samplers give, unless ``reset_index``
     is False (its RandomUnderSampler, which skips validation, keeps the labels)."""
     kind = container_kind(obj)
+    if kind == "sparse":  # the same format out, on the same device
+        fmt = sparse_format(obj)
+        if fmt[0] == "torch":
+            return to_format(as_sparse_rows(obj, "X")[torch.as_tensor(idx)], fmt)
+        return (obj if fmt[1] in ("csr", "csc") else obj.tocsr())[idx].asformat(fmt[1])
     if kind == "tensor":  # index_select: twice as fast as obj[idx] on the CPU
         return torch.index_select(obj, 0, torch.as_tensor(idx, device=obj.device))
     if kind in ("dataframe", "series"):
@@ -149,6 +169,8 @@ def _gather_rows(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def container_kind(obj) -> str:
+    if is_sparse(obj):
+        return "sparse"
     if isinstance(obj, torch.Tensor):
         return "tensor"
     if hasattr(obj, "select_dtypes") and hasattr(obj, "columns"):
@@ -176,7 +198,11 @@ class SamplerData:
         self.X_in, self.y_in = X, y
         self.device = device
         home = X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
-        self.X = as_feature_tensor(X, "X", home)
+        if self.x_kind == "sparse":  # rows stay sparse (`_sparse`)
+            self.sparse_format = sparse_format(X)
+            self.X = as_sparse_rows(X, "X", home)
+        else:
+            self.X = as_feature_tensor(X, "X", home)
         self.n, self.n_features = self.X.shape
         self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
         self._labels_for_rows(y)
@@ -229,7 +255,7 @@ class SamplerData:
         try:
             classes, codes, counts = _unique(arr)
         except TypeError:
-            raise TypeError(
+            raise InvalidDataError(
                 fmt_error(
                     "y", "labels of one sortable type", sorted({type(v).__name__ for v in arr})
                 )
@@ -261,7 +287,9 @@ class SamplerData:
         names and the class labels.
         """
         X, y = self.X_in, self.y_in
-        if self.x_kind == "tensor":
+        if self.x_kind == "sparse":
+            self._x_spec = (self.X.dtype, self.X.device)
+        elif self.x_kind == "tensor":
             self._x_spec = (X.dtype, X.device)
         elif self.x_kind == "dataframe":
             self._x_spec = (frame_numeric_dtype(X), list(X.dtypes))
@@ -286,6 +314,11 @@ class SamplerData:
         written once, in place. ``with_input=False``: the new rows only.
         """
         n = self.n if with_input else 0
+        if self.x_kind == "sparse":
+            dtype, device = (self.X.dtype, self.X.device) if with_input else self._x_spec
+            sink = SparseSink(n_rows, self.n_features, dtype, device)
+            sink.with_input = self.X if with_input else None
+            return sink, sink
         if self.x_kind == "tensor":
             dtype, device = (self.X_in.dtype, self.X_in.device) if with_input else self._x_spec
             buf = torch.empty((n + n_rows, self.n_features), dtype=dtype, device=device)
@@ -327,8 +360,12 @@ class SamplerData:
         return out
 
     def finish(self, X_buf, y_buf):
-        """The output in the input's containers (numpy, pandas, list or tensor)."""
-        if self.x_kind == "dataframe":
+        """The output in the input's containers (numpy, pandas, list, tensor or sparse)."""
+        if self.x_kind == "sparse":
+            new = X_buf.rows()
+            rows = vstack_rows([X_buf.with_input, new]) if X_buf.with_input is not None else new
+            X_out = to_format(rows, self.sparse_format)
+        elif self.x_kind == "dataframe":
             dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]
             X_out = restore_frame(X_buf, self.columns, dtypes)
         elif self.x_kind == "list":
@@ -370,9 +407,9 @@ class LabelsOnly(SamplerData):
         self.device = device
         shape = getattr(X, "shape", None)
         try:
-            self.n = len(X)
+            self.n = int(shape[0]) if self.x_kind == "sparse" else len(X)
         except TypeError:
-            raise TypeError(fmt_error("X", "an array of rows", describe(X))) from None
+            raise InvalidDataError(fmt_error("X", "an array of rows", describe(X))) from None
         if self.n == 0:
             raise ValueError(fmt_error("X", "an array with at least one row", describe(X)))
         rows_are_sequences = isinstance(X, (list, tuple)) and isinstance(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import fmt_error
+from ..exceptions import InvalidDataError
 
 __all__ = ["frame_to_numeric", "restore_frame", "frame_numeric_dtype"]
 
@@ -58,7 +59,7 @@ def _column(column, name, param: str) -> np.ndarray:
     if isinstance(dtype, pd.CategoricalDtype):
         categories = dtype.categories
         if not types.is_numeric_dtype(categories.dtype) or types.is_bool_dtype(categories.dtype):
-            raise TypeError(
+            raise InvalidDataError(
                 fmt_error(
                     param,
                     "numeric columns; encode a categorical column first, or use SMOTENC / "
@@ -78,7 +79,7 @@ def _column(column, name, param: str) -> np.ndarray:
         except (ValueError, TypeError):
             pass
         bad = _first_non_number(column)
-        raise TypeError(
+        raise InvalidDataError(
             fmt_error(
                 param,
                 "numeric columns; encode a text column first, or use SMOTENC / SMOTEN, which "
@@ -86,7 +87,7 @@ def _column(column, name, param: str) -> np.ndarray:
                 f"column {name!r} of dtype {dtype} holding {bad!r}",
             )
         )
-    raise TypeError(
+    raise InvalidDataError(
         fmt_error(param, "numeric columns (numbers, bools)", f"column {name!r} of dtype {dtype}")
     )
 

@@ -19,9 +19,12 @@ class Kept:
     order (the sampler's ``sample_indices_``), taken from the user's own containers.
     pandas output gets a fresh RangeIndex unless ``reset_index`` is False."""
 
-    def __init__(self, indices, *, reset_index: bool = True):
+    def __init__(self, indices, *, reset_index: bool = True, reported=None):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.reset_index = reset_index
+        # what ``sample_indices_`` reports, where imbalanced-learn's differs from the
+        # rows it returns (RepeatedEditedNearestNeighbours on convergence)
+        self.reported = self.indices if reported is None else np.asarray(reported, np.int64)
 
     def output(self, data: SamplerData):
         idx, reset = self.indices, self.reset_index

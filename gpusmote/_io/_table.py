@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .._validation import fmt_error
+from ..exceptions import InvalidDataError
 from ._convert import SamplerData, container_kind, describe, reading_tensor
 from ._frame import frame_to_numeric
 
@@ -65,7 +66,7 @@ def resolve_categorical(X, spec, n_features: int, param: str = "categorical_feat
         if missing:
             raise ValueError(fmt_error(param, f"columns of X; unknown: {missing}", items))
         return np.unique(np.asarray([names.index(v) for v in items], dtype=np.int64))
-    raise TypeError(
+    raise InvalidDataError(
         fmt_error(param, '"auto", column indices, a boolean mask or column names', spec)
     )
 
@@ -96,7 +97,7 @@ def _encode(values: np.ndarray, name: str):
         categories, codes = np.unique(values, return_inverse=True)
     except TypeError:
         kinds = sorted({type(v).__name__ for v in values})
-        raise TypeError(
+        raise InvalidDataError(
             fmt_error("X", f"values of one sortable type in categorical column {name}", kinds)
         ) from None
     return categories, codes.reshape(-1).astype(np.int64)
@@ -115,7 +116,7 @@ class Table:
                     fmt_error("X", "a 2-D array of shape (n_samples, n_features)", describe(X))
                 )
             if X.is_complex():
-                raise TypeError(fmt_error("X", "a real numeric tensor", describe(X)))
+                raise InvalidDataError(fmt_error("X", "a real numeric tensor", describe(X)))
             self.arr = None
         elif self.kind == "dataframe":
             self.arr = None
@@ -155,7 +156,7 @@ class Table:
             try:
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError):
-                raise TypeError(
+                raise InvalidDataError(
                     fmt_error(
                         "X",
                         "numbers in the continuous columns (list the others in "

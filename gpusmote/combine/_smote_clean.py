@@ -16,6 +16,9 @@ __all__ = ["SMOTEENN", "SMOTETomek"]
 class _SMOTEThenClean(BaseSampler):
     _cleaner_param = ""
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def _default_cleaner(self):
         """The cleaner of all classes on the same device and engine as the SMOTE."""
         search = {"device": self.device, "backend": self.backend, "max_memory": self.max_memory}

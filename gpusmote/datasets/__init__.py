@@ -15,7 +15,7 @@ Examples
 ['majority', 'minority']
 """
 
-from ._generators import GENERATORS, make_dataset
+from ._generators import GENERATORS, SPARSE_GENERATORS, make_dataset
 from ._load import (
     DATASETS,
     Bunch,
@@ -32,6 +32,7 @@ __all__ = [
     "Bunch",
     "DATASETS",
     "GENERATORS",
+    "SPARSE_GENERATORS",
     "make_dataset",
     "list_datasets",
     "load",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GENERATORS", "make_dataset"]
+__all__ = ["GENERATORS", "SPARSE_GENERATORS", "make_dataset"]
 
 # Seconds in the two days of the public credit-card fraud table, and its largest Amount.
 _CC_SECONDS = 172_792
@@ -95,6 +95,36 @@ def wide(n: int = 5_000, d: int = 768, *, seed: int = 0, minority: float = 0.05)
     return X.astype(np.float32), y
 
 
+def tfidf(n: int = 100_000, d: int = 50_000, *, seed: int = 0, minority: float = 0.05):
+    """A TF-IDF matrix of a text collection, as scikit-learn's ``TfidfVectorizer``
+    (``sublinear_tf=True``) gives it: a scipy CSR matrix, float64, rows of unit norm,
+    about 100 stored values per row. Words follow Zipf's law (exponent 1.1) over ``d``
+    terms, with the 100 most frequent dropped as stop words; document lengths vary
+    (60 to 200 words); the minority class draws a fifth of its words from 500 topic
+    terms of its own. Returned as ``(X, y)`` like the dense generators."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    y = _labels(rng, n, minority)
+    ranks = np.arange(101, d + 101, dtype=np.float64)  # the 100 stop words dropped
+    cdf = np.cumsum(ranks**-1.1)
+    cdf /= cdf[-1]
+    lengths = rng.integers(60, 201, n)
+    doc = np.repeat(np.arange(n), lengths)
+    words = np.searchsorted(cdf, rng.random(doc.size)).astype(np.int64)
+    topic = rng.choice(d, 500, replace=False)
+    on_topic = (y[doc] == 1) & (rng.random(doc.size) < 0.2)
+    words[on_topic] = topic[rng.integers(0, 500, int(on_topic.sum()))]
+    counts = sp.csr_matrix((np.ones(doc.size), (doc, words)), shape=(n, d))
+    counts.sum_duplicates()
+    df = np.bincount(counts.indices, minlength=d)
+    idf = np.log((1 + n) / (1 + df)) + 1.0
+    counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    counts.data /= np.repeat(norms, np.diff(counts.indptr))
+    return counts, y
+
+
 def _labels(rng, n: int, minority: float) -> np.ndarray:
     y = np.zeros(n, dtype=np.int64)
     y[rng.choice(n, max(2, int(round(minority * n))), replace=False)] = 1
@@ -111,11 +141,18 @@ GENERATORS = {
 }
 
 
+# Generators of scipy sparse matrices (text), apart from the dense tables above.
+SPARSE_GENERATORS = {"tfidf": tfidf}
+
+
 def make_dataset(name: str, n: int | None = None, d: int | None = None, *, seed: int = 0):
-    """``(X, y)`` of generator ``name`` (default size when ``n`` / ``d`` are None)."""
+    """``(X, y)`` of generator ``name`` (`GENERATORS` or `SPARSE_GENERATORS`; default
+    size when ``n`` / ``d`` are None)."""
     kwargs = {"seed": seed}
     if n is not None:
         kwargs["n"] = n
     if d is not None:
         kwargs["d"] = d
+    if name in SPARSE_GENERATORS:
+        return SPARSE_GENERATORS[name](**kwargs)
     return GENERATORS[name](**kwargs)

@@ -10,6 +10,7 @@ import torch
 
 from .._device import resolve_budget, resolve_device, small_work, threads_for
 from .._io import as_feature_tensor
+from .._io._sparse import SparseRows, as_sparse_rows, is_sparse
 from .._progress import expect, phase
 from .._validation import check_bool, check_finite, check_int, fmt_error
 from ._backend import resolve_auto_backend, resolve_backend, self_search_pays
@@ -25,6 +26,7 @@ from ._memory import (
     stream_rows,
 )
 from ._precision import score_precision
+from ._sparse import sparse_kneighbors
 from ._torch import symmetric_candidates, torch_candidates
 from ._tree import race_tree, tree_candidates, tree_choice
 
@@ -148,9 +150,12 @@ def kneighbors(
     [1.0, 2.0]
     """
     spec = resolve_backend(backend)
-    dev = resolve_device(device, data_device=X.device if isinstance(X, torch.Tensor) else None)
+    data_device = X.device if isinstance(X, (torch.Tensor, SparseRows)) else None
+    dev = resolve_device(device, data_device=data_device)
     k = check_int(n_neighbors, "n_neighbors", minimum=1)
     return_distance = check_bool(return_distance, "return_distance")
+    if is_sparse(X) or (Y is not None and is_sparse(Y)):
+        return _sparse(X, k, Y, rows, exclude_self, spec, dev, max_memory, return_distance)
     if rows is not None:
         if Y is not None or exclude_self is not None:
             raise ValueError(fmt_error("rows", "None when Y or exclude_self is given", rows))
@@ -198,6 +203,72 @@ def kneighbors(
         dist, ind, stats = _search_within_memory(
             Xt, Yt, k, exclude_self, budget, kc, spec, dev, light
         )
+    for found in getattr(_collecting, "stack", ()):
+        found.append(stats)
+    return (dist, ind) if return_distance else ind
+
+
+def _sparse(X, k, Y, rows, exclude_self, spec, dev, max_memory, return_distance):
+    """`kneighbors` on sparse rows (`_sparse`): the same contract, exact, in float64."""
+    if spec not in ("auto", "torch"):
+        raise ValueError(
+            fmt_error("backend", '"auto" or "torch" for sparse input', getattr(spec, "name", spec))
+        )
+    Xs = as_sparse_rows(X, "X", dev)
+    if rows is not None:
+        if Y is not None or exclude_self is not None:
+            raise ValueError(fmt_error("rows", "None when Y or exclude_self is given", rows))
+        own = torch.as_tensor(rows, device=dev)
+        if own.ndim != 1 or own.is_floating_point() or own.dtype == torch.bool:
+            raise TypeError(fmt_error("rows", "a 1-D array of row indices", tuple(own.shape)))
+        own = own.to(torch.int64)
+        if own.numel() and (int(own.min()) < 0 or int(own.max()) >= Xs.shape[0]):
+            raise ValueError(
+                fmt_error("rows", f"indices in [0, {Xs.shape[0]})", "out-of-range indices")
+            )
+        Ys = None
+    else:
+        same = Y is None or Y is X
+        exclude = same if exclude_self is None else check_bool(exclude_self, "exclude_self")
+        if Y is None or Y is X:
+            Ys = Xs
+        elif is_sparse(Y):
+            Ys = as_sparse_rows(Y, "Y", dev)
+        else:
+            dense = as_feature_tensor(Y, "Y", dev)
+            Ys = as_sparse_rows(dense.to_sparse_csr(), "Y", dev)
+        if Ys.shape[1] != Xs.shape[1]:
+            raise ValueError(
+                fmt_error("Y", f"a matrix with {Xs.shape[1]} columns like X", tuple(Ys.shape))
+            )
+        if exclude and Ys.shape[0] != Xs.shape[0]:
+            raise ValueError(
+                fmt_error(
+                    "exclude_self",
+                    f"False when Y and X differ in rows ({Ys.shape[0]} vs {Xs.shape[0]})",
+                    exclude,
+                )
+            )
+        own = torch.arange(Xs.shape[0], device=dev) if exclude else None
+        if exclude:
+            Ys = None
+    for name, part in (("X", Xs), ("Y", Ys)):
+        if part is not None and not part.all_finite():
+            raise ValueError(fmt_error(name, "finite (no NaN or infinity)", "non-finite values"))
+    out_dtype = torch.float64 if Xs.dtype == torch.float64 else torch.float32
+    budget = resolve_budget(max_memory, dev)
+    with torch.no_grad():
+        dist, ind, fields = sparse_kneighbors(
+            Xs,
+            k,
+            Y=Ys,
+            own=own,
+            budget=budget,
+            return_distance=return_distance,
+            out_dtype=out_dtype,
+        )
+    stats = SearchStats(**fields, backend="torch-sparse", score_dtype="float64")
+    stats.queries = fields["m"]
     for found in getattr(_collecting, "stack", ()):
         found.append(stats)
     return (dist, ind) if return_distance else ind

@@ -8,6 +8,7 @@ import torch
 
 from .._device import resolve_device, resolve_jobs, thread_cap
 from .._io import as_feature_tensor, to_like
+from .._io._sparse import SparseRows, as_sparse_rows, is_sparse
 from .._params import ParamsMixin
 from .._typing import ArrayLike
 from .._validation import check_bool, check_int, fmt_error
@@ -17,6 +18,8 @@ from ._backend import resolve_auto_backend, resolve_backend
 from ._memory import resolve_budget
 
 __all__ = ["NearestNeighbors"]
+
+_TENSOR = torch.empty(0)  # "the output is a tensor", for `to_like`
 
 
 class NearestNeighbors(ParamsMixin):
@@ -86,12 +89,18 @@ class NearestNeighbors(ParamsMixin):
         """
         spec = resolve_backend(self.backend)
         check_int(self.n_neighbors, "n_neighbors", minimum=1)
-        data_device = X.device if isinstance(X, torch.Tensor) else None
+        data_device = X.device if isinstance(X, (torch.Tensor, SparseRows)) else None
         self.device_ = resolve_device(self.device, data_device=data_device)
-        self._fit_X = as_feature_tensor(X, "X", self.device_)
-        self._fit_input_is_tensor = isinstance(X, torch.Tensor)
+        if is_sparse(X):  # searched as sparse rows (`_sparse`)
+            self._fit_X = as_sparse_rows(X, "X", self.device_)
+        else:
+            self._fit_X = as_feature_tensor(X, "X", self.device_)
+        self._fit_input_is_tensor = isinstance(X, (torch.Tensor, SparseRows))
         self.n_samples_fit_, self.n_features_in_ = self._fit_X.shape
         self._spec = spec
+        if isinstance(self._fit_X, SparseRows):
+            self.backend_ = "torch-sparse"
+            return self
         if spec == "auto":  # the static rule until a search says what it ran
             n, d = self._fit_X.shape
             budget = resolve_budget(self.max_memory, self.device_)
@@ -129,7 +138,7 @@ class NearestNeighbors(ParamsMixin):
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         return_distance = check_bool(return_distance, "return_distance")
         if X is None:
-            like = self._fit_X if self._fit_input_is_tensor else None
+            like = _TENSOR if self._fit_input_is_tensor else None
             Y, exclude = None, True
         else:
             like, Y, exclude = X, X, False

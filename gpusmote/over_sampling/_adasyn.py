@@ -56,6 +56,9 @@ class ADASYN(BaseSampler):
 
     _exact_counts = False  # rows per class follow per-row rounding, not exactly the strategy
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

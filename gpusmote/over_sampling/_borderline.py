@@ -111,6 +111,9 @@ class BorderlineSMOTE(_WholeSetSMOTE):
     [90, 90]
     """
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

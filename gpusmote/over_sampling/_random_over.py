@@ -52,6 +52,9 @@ class RandomOverSampler(BaseSampler):
 
     _sets_sample_indices = True
 
+    def _sparse_native(self) -> bool:
+        return self.shrinkage is None  # the smoothed bootstrap adds dense noise
+
     def __init__(
         self,
         *,

@@ -62,6 +62,9 @@ class SMOTE(BaseSMOTE):
     True
     """
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .._docs import fill_doc
+from .._io import Kept
 from .._strategy import resolve
 from .._typing import Backend, Device, Memory, Neighbours, Strategy
 from .._validation import check_bool, check_int, check_neighbours, fmt_error
@@ -37,6 +38,9 @@ def _check_kind(kind_sel) -> None:
 
 class _ENNCore(BaseCleaningSampler):
     """One ENN pass as a function of the rows still in play."""
+
+    def _sparse_native(self) -> bool:
+        return True
 
     def _enn_pass(self, X, codes, classes, strategy, n_neighbors, kind_sel):
         """Kept positions (into ``X``) after one ENN pass, class by class in sorted
@@ -232,13 +236,20 @@ class RepeatedEditedNearestNeighbours(_ENNCore):
             below, vanished = _stop_counts(codes_[kept], data.classes, target)
             X_, codes_ = X_[kept], codes_[kept]
             index = index[kept]
+            reported = index
             if converged or below or vanished:
-                if converged:  # imbalanced-learn composes the last pass twice here
-                    index = index[kept]
+                if converged:  # imbalanced-learn's sample_indices_ composes the last
+                    # pass twice here; its rows are the pass's output, composed once
+                    reported = index[kept]
                 break
         self.n_iter_ = n_iter
         self.enn_ = self._inner_enn(self.n_neighbors)
+        self._reported = reported.cpu().numpy()
         return index.cpu().numpy()
+
+    def _fit_resample(self, data) -> Kept:
+        rows = self._select(data)
+        return Kept(rows, reported=self._reported)
 
 
 @fill_doc

@@ -59,6 +59,9 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
     [39, 20]
     """
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

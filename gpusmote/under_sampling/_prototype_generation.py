@@ -35,7 +35,8 @@ class ClusterCentroids(BaseUnderSampler):
         Seeds the default `gpusmote.cluster.KMeans`.
     estimator : None or a clustering estimator with ``n_clusters`` and
         ``cluster_centers_`` (cloned; a scikit-learn one gets numpy)
-    voting : {"auto", "soft", "hard"}; "auto" is "soft" (dense input)
+    voting : {"auto", "soft", "hard"}; "auto" is "soft" for dense input and "hard" for
+        sparse input, as imbalanced-learn
     {device}
     {backend}
     {max_memory}
@@ -98,7 +99,10 @@ class ClusterCentroids(BaseUnderSampler):
         return _clone(self.estimator)
 
     def _fit_resample(self, data) -> Replaced:
-        self.voting_ = "soft" if self.voting == "auto" else self.voting
+        if self.voting == "auto":
+            self.voting_ = "hard" if getattr(self, "_sparse_in", False) else "soft"
+        else:
+            self.voting_ = self.voting
         dev = self.device_
         X_all = data.X.to(dev)
         codes = data.codes.to(dev)

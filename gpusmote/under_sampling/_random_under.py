@@ -48,6 +48,9 @@ class RandomUnderSampler(BaseUnderSampler):
     [3, 3]
     """
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

@@ -53,6 +53,9 @@ class TomekLinks(BaseCleaningSampler):
     [0, 1, 0, 0]
     """
 
+    def _sparse_native(self) -> bool:
+        return True
+
     def __init__(
         self,
         *,

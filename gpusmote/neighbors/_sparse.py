@@ -1,0 +1,160 @@
+"""Exact k-NN over sparse rows (`gpusmote._io.SparseRows`), in tiles of queries.
+
+Each tile's scores are ``|q|^2 + |x|^2 - 2 q.x`` in float64, from sparse x sparse
+products: on the CPU scikit-learn's product into a dense array where it is installed,
+else scipy's (tiles run in `cpu_workers` threads, so one tile's selection overlaps the
+next tile's product); cuSPARSE's through torch on CUDA. The n x m matrix is never
+held: one tile of queries against all rows at a time, within ``max_memory``.
+
+Exactness, as the dense engine's (`_exact`): a rounding bound on the scores,
+``delta = (2 L + 8) eps64 (|q|^2 + max |x|^2)`` with ``L`` the most stored values of a
+row, certifies a query when the k + 1 best scores are more than ``2 delta`` apart from
+one another: the true distances then keep the scores' order, and no row left out comes
+as close as the k-th. Queries it cannot certify (duplicate rows, ties) measure every
+row whose score is within ``2 delta`` of their k-th score from the differences of the
+stored values (`pair_sq_dist`) and order those by ``(distance, index)``. Distances,
+when asked for, are always measured that way.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .._device import cpu_workers
+from .._io._sparse import SparseRows, _quiet_ctx, pair_sq_dist
+from .._progress import advance, expect, phase
+from .._validation import fmt_error
+
+__all__ = ["sparse_kneighbors"]
+
+_EPS64 = 2.0**-53
+
+try:  # scikit-learn's Gustavson product written straight into a dense array: on
+    # TF-IDF rows, whose products are mostly non-zero, 5-7x faster than scipy's, which
+    # builds the sparse result first (measured: BENCHMARKS.md, "Sparse input")
+    from sklearn.utils.sparsefuncs import sparse_matmul_to_dense as _to_dense_product
+except ImportError:  # scikit-learn is optional, and older ones lack it
+    _to_dense_product = None
+
+
+def sparse_kneighbors(
+    X: SparseRows,
+    k: int,
+    *,
+    Y: SparseRows | None,
+    own: torch.Tensor | None,
+    budget: int,
+    return_distance: bool,
+    out_dtype: torch.dtype,
+):
+    """``(dist, ind, stats_fields)`` of the queries (rows ``own`` of ``X``, each
+    excluding itself, or ``Y``) among the rows of ``X``."""
+    n, d = X.shape
+    Q = X[own] if own is not None else Y
+    m = Q.shape[0]
+    available = n - (own is not None)
+    if k > available:
+        what = "rows of X minus the query itself" if own is not None else "rows of X"
+        raise ValueError(fmt_error("n_neighbors", f"at most {available} (the number of {what})", k))
+    dev = X.device
+    x_norms = X.sq_norms()
+    q_norms = Q.sq_norms()
+    widest = max(_widest(X), _widest(Q))
+    slack = (2 * widest + 8) * _EPS64
+    top = float(x_norms.max()) if n else 0.0
+    kc = min(k + 1, available)
+    # working set per query row: the score row, its float64 distances and the mask
+    per_row = 8 * n * 3 + 64 * kc
+    tile = max(1, min(m, budget // per_row))
+    product = _Products(X)
+    phase("neighbour search")
+    expect(m)
+
+    def run(a: int):
+        b = min(m, a + tile)
+        scores = product(Q[slice(a, b)])  # (t, n) float64 q.x
+        d2 = q_norms[a:b, None] + x_norms[None, :] - 2.0 * scores
+        del scores
+        d2.clamp_(min=0.0)
+        rows = torch.arange(b - a, device=dev)
+        if own is not None:
+            d2[rows, own[a:b]] = math.inf
+        cand_s, cand = torch.topk(d2, kc, dim=1, largest=False, sorted=True)
+        delta = slack * (q_norms[a:b] + top)
+        # certified: every gap between consecutive candidate scores (the k-th and the
+        # best left out included) exceeds twice the bound, so the true distances keep
+        # the scores' order and none left out can come closer
+        gaps = cand_s[:, 1:] - cand_s[:, :-1]
+        sure = (gaps > 2.0 * delta[:, None]).all(1)
+        out_i = cand[:, :k].clone()
+        out_d = None
+        if return_distance:
+            q_idx = (rows + a).repeat_interleave(k)
+            out_d = pair_sq_dist(Q, q_idx, X, out_i.reshape(-1)).view(b - a, k)
+        redo = (~sure).nonzero().squeeze(1)
+        for r in redo.tolist():
+            near = (d2[r] <= cand_s[r, k - 1] + 2.0 * delta[r]).nonzero().squeeze(1)
+            if own is not None:
+                near = near[near != own[a + r]]
+            ex = pair_sq_dist(Q, torch.full_like(near, a + r), X, near)
+            ex, near = _order(ex[None], near[None])
+            out_i[r] = near[0, :k]
+            if out_d is not None:
+                out_d[r] = ex[0, :k]
+        advance(b - a)
+        return out_d, out_i, int(redo.numel())
+
+    starts = list(range(0, m, tile))
+    if dev.type == "cpu" and len(starts) > 1 and _to_dense_product is None:
+        # scipy's products release the GIL: tiles in threads overlap them
+        with ThreadPoolExecutor(max_workers=min(cpu_workers(), len(starts))) as pool:
+            parts = list(pool.map(run, starts))
+    else:
+        parts = [run(a) for a in starts]
+    ind = torch.cat([p[1] for p in parts]) if parts else torch.zeros((0, k), dtype=torch.int64)
+    rechecked = sum(p[2] for p in parts)
+    dist = None
+    if return_distance:
+        dist = torch.cat([p[0] for p in parts]) if parts else torch.zeros((0, k))
+        dist = dist.to(torch.float64).sqrt_().to(out_dtype)
+    return dist, ind, {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
+
+
+def _widest(rows: SparseRows) -> int:
+    counts = rows.crow[1:] - rows.crow[:-1]
+    return int(counts.max()) if counts.numel() else 0
+
+
+def _order(dist: torch.Tensor, ind: torch.Tensor):
+    """Each row's entries ordered by (distance, index)."""
+    by_index = torch.argsort(ind, dim=1, stable=True)
+    dist, ind = dist.gather(1, by_index), ind.gather(1, by_index)
+    by_dist = torch.argsort(dist, dim=1, stable=True)
+    return dist.gather(1, by_dist), ind.gather(1, by_dist)
+
+
+class _Products:
+    """``Q @ X.T`` as a dense float64 (t, n) tensor on X's device."""
+
+    def __init__(self, X: SparseRows):
+        self.device = X.device
+        if X.device.type == "cpu":
+            self.xt = X.to(torch.float64).to_scipy().T.tocsr()
+        else:
+            with _quiet_ctx():
+                t = X.to(torch.float64).to_torch(torch.sparse_coo)
+                self.xt = t.t().coalesce().to_sparse_csr()
+
+    def __call__(self, Q: SparseRows) -> torch.Tensor:
+        if self.device.type == "cpu":
+            q = Q.to(torch.float64).to_scipy()
+            if _to_dense_product is not None:
+                return torch.from_numpy(_to_dense_product(q, self.xt))
+            return torch.from_numpy(np.asarray((q @ self.xt).toarray(), dtype=np.float64))
+        with _quiet_ctx():
+            q = Q.to(torch.float64).to_torch(torch.sparse_csr)
+            return (q @ self.xt).to_dense()

@@ -384,3 +384,29 @@ def test_under_and_cleaning_jobs_on_other_data_keep_their_own_rows(client, frame
     for got, df in zip(dask.compute(*jobs), (frame, shifted), strict=True):
         assert len(got) < N
         pd.testing.assert_frame_equal(got, df.loc[got.index])
+
+
+@pytest.mark.parametrize("sampler", [SMOTE(random_state=0), TomekLinks()], ids=["SMOTE", "Tomek"])
+def test_string_labels_and_nullable_columns_from_parquet(client, tmp_path, sampler):
+    rng = np.random.default_rng(7)
+    n = 1500
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "flag": rng.random(n) > 0.5,
+            "count": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+            "label": pd.array(np.where(rng.random(n) < 0.1, "fraud", "ok"), dtype="string"),
+        }
+    )
+    df.to_parquet(tmp_path / "in.parquet")
+    out = fit_resample(dd.read_parquet(tmp_path / "in.parquet"), sampler=sampler, target="label")
+    got = out.compute()
+    assert got["label"].dtype == df["label"].dtype
+    assert set(got["label"].unique()) == {"fraud", "ok"}
+    if isinstance(sampler, SMOTE):  # balanced; interpolated integer columns as floats
+        counts = got["label"].value_counts()
+        assert counts["fraud"] == counts["ok"] == (df["label"] == "ok").sum()
+    else:  # cleaning keeps the input's dtypes, as in one process
+        assert got["flag"].dtype == bool and str(got["count"].dtype) == "Int64"
+        local, _ = TomekLinks().fit_resample(df[["a", "flag", "count"]], df["label"])
+        assert len(local) == len(got)

@@ -373,3 +373,31 @@ def test_smotenc_takes_object_numbers_in_continuous_columns():
     X_res, _ = SMOTENC(["cat"], random_state=0).fit_resample(X, y)
     ref, _ = SMOTENC(["cat"], random_state=0).fit_resample(X.astype({"a": float}), y)
     np.testing.assert_allclose(X_res["a"].to_numpy(float), ref["a"].to_numpy(float))
+
+
+def test_balanced_batch_sampler_with_string_labels():
+    from gpusmote.data import BalancedBatchSampler
+
+    labels = np.array(["ok"] * 90 + ["fraud"] * 10, dtype=object)
+    batches = list(BalancedBatchSampler(labels, batch_size=10, seed=0))
+    drawn = labels[np.concatenate(batches)]
+    assert 0.3 < np.mean(drawn == "fraud") < 0.7  # balanced in expectation
+    weighted = BalancedBatchSampler(labels, batch_size=10, class_weights={"ok": 1.0, "fraud": 0.0})
+    assert all((labels[b] == "ok").all() for b in weighted)
+
+
+def test_cli_resample_with_bool_and_nullable_columns(tmp_path):
+    from gpusmote.cli import main
+
+    X, y, rng = _frame(n=200)
+    frame = X.assign(flag=rng.random(200) > 0.5, count=pd.array(rng.integers(0, 4, 200), "Int64"))
+    frame["target"] = np.where(y == 1, "fraud", "ok")
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(src, index=False)
+    assert (
+        main(["resample", str(src), "-o", str(dst), "--target", "target", "--quiet", "--seed", "0"])
+        == 0
+    )
+    out = pd.read_csv(dst)
+    assert (out["target"] == "fraud").sum() == (out["target"] == "ok").sum()
+    assert set(out["flag"].unique()) <= {True, False}

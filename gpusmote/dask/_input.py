@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._io._frame import frame_to_numeric
 from .._validation import fmt_error
 
 __all__ = ["DaskInput"]
@@ -121,7 +122,9 @@ def non_finite(part, features) -> int:
 
 def values(part, features) -> np.ndarray:
     """A partition's feature values: a DataFrame's ``features`` columns, or the block."""
-    return part[features].to_numpy() if features is not None else np.asarray(part)
+    if features is None:
+        return np.asarray(part)
+    return frame_to_numeric(part[features], "X")  # bool and nullable columns as numbers
 
 
 def points(part, features, dtype) -> np.ndarray:

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import torch
 
+from .._io._frame import restore_frame
 from .._validation import fmt_error
 from . import _input
 
@@ -180,10 +181,13 @@ def to_frame(values: np.ndarray, meta, features, target, label, start: int):
     import pandas as pd
 
     m = values.shape[0]
+    feats = restore_frame(values, list(features), [meta.dtypes[c] for c in features])
     columns = {}
     for c in meta.columns:
-        if c == target:
-            columns[c] = np.full(m, label, dtype=meta.dtypes[c])
+        if c == target:  # any label dtype: numpy, pandas string, category, nullable
+            columns[c] = pd.Series([label] * m, dtype=meta.dtypes[c])
         else:
-            columns[c] = values[:, features.index(c)].astype(meta.dtypes[c], copy=False)
-    return pd.DataFrame(columns, index=pd.RangeIndex(start, start + m))
+            columns[c] = feats[c]
+    frame = pd.DataFrame(columns)
+    frame.index = pd.RangeIndex(start, start + m)
+    return frame

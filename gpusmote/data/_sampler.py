@@ -77,8 +77,9 @@ class BalancedBatchSampler(Sampler):
         self.num_replicas = check_int(num_replicas, "num_replicas", minimum=1)
         self.rank = check_int(rank, "rank", minimum=0, maximum=self.num_replicas - 1)
         classes = np.unique(y)
-        weights = {c.item(): 1.0 for c in classes} if class_weights is None else dict(class_weights)
-        unknown = set(weights) - {c.item() for c in classes}
+        present = [c.item() if hasattr(c, "item") else c for c in classes]  # str labels too
+        weights = dict.fromkeys(present, 1.0) if class_weights is None else dict(class_weights)
+        unknown = set(weights) - set(present)
         if unknown:
             raise ValueError(
                 fmt_error(

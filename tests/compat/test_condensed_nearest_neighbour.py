@@ -1,0 +1,8 @@
+"""imbalanced-learn's own tests, run against gpusmote:
+``under_sampling/_prototype_selection/tests/test_condensed_nearest_neighbour.py``."""
+
+from ._suite import load
+
+globals().update(
+    load("under_sampling/_prototype_selection/tests/test_condensed_nearest_neighbour.py")
+)

@@ -1,0 +1,6 @@
+"""imbalanced-learn's own tests, run against gpusmote:
+``over_sampling/tests/test_random_over_sampler.py``."""
+
+from ._suite import load
+
+globals().update(load("over_sampling/tests/test_random_over_sampler.py"))

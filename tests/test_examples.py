@@ -13,6 +13,7 @@ NEEDS = {  # example -> modules it imports besides gpusmote, torch and numpy
     "plot_fraud_end_to_end.py": ("sklearn", "matplotlib"),
     "plot_compare_variants.py": ("sklearn", "matplotlib"),
     "plot_dask_parquet.py": ("dask", "pandas", "pyarrow"),
+    "plot_sparse_text.py": ("sklearn", "imblearn", "matplotlib", "scipy"),
 }
 
 
@@ -24,6 +25,7 @@ def test_the_gallery_has_every_task():
         "plot_embeddings_training.py",
         "plot_smote_batch.py",
         "plot_dask_parquet.py",
+        "plot_sparse_text.py",
     } <= names
 
 
@@ -38,6 +40,10 @@ def test_example_runs(path):
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert out.strip()
+    if path.name == "plot_sparse_text.py":  # sparse in, sparse out; more of the fraud found
+        raw, smote = (float(v) for v in re.findall(r"fraud recall ([0-9.]+)", out))
+        assert smote > raw
+        assert "csr_matrix" in out
     if path.name == "plot_fraud_end_to_end.py":  # SMOTE finds more of the fraud
         raw, smote = (float(v) for v in re.findall(r"fraud recall ([0-9.]+)", out))
         assert smote > raw

@@ -515,5 +515,7 @@ def densify(X, who: str, max_memory=None):
 
 def _np_dtype(dtype):
     if isinstance(dtype, torch.dtype):
+        if dtype == torch.bfloat16:  # numpy has none
+            return np.dtype(np.float32)
         return torch.empty(0, dtype=dtype).numpy().dtype
     return dtype

@@ -11,7 +11,7 @@ import torch
 from .._device import compute_dtype
 from .._docs import fill_doc
 from .._interpolate import interpolate_into
-from .._io import Table, TableData, TableRows
+from .._io import Table, TableData, TableRows, host_numpy
 from .._random import Stream
 from .._typing import Backend, Device, Memory, Neighbours, RandomState, Strategy
 from .._validation import check_finite, fmt_error
@@ -19,6 +19,9 @@ from ..base import _clone
 from ._base import BaseSMOTE
 
 __all__ = ["SMOTENC"]
+
+
+_NUMPY = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
 
 
 class _TableSampler(BaseSMOTE):
@@ -106,9 +109,12 @@ class _TableSampler(BaseSMOTE):
         if self._all_categorical:
             encoder = OrdinalEncoder(dtype=np.int32)
         else:
-            dtype = torch.empty(0, dtype=table.cont.dtype).numpy().dtype
+            dtype = _NUMPY.get(table.cont.dtype, np.float32)  # numpy has no bfloat16
             encoder = OneHotEncoder(handle_unknown="ignore", dtype=dtype)
-        cats = [np.asarray(c) for c in table.categories]
+        cats = [
+            host_numpy(c) if isinstance(c, torch.Tensor) else np.asarray(c)  # bfloat16 too
+            for c in table.categories
+        ]
         if not cats:
             return None
         rows = max(len(c) for c in cats)

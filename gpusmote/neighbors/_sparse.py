@@ -19,9 +19,9 @@ when asked for, are always measured that way.
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import torch
 
 from .._device import cpu_workers
@@ -67,23 +67,29 @@ def sparse_kneighbors(
     slack = (2 * widest + 8) * _EPS64
     top = float(x_norms.max()) if n else 0.0
     kc = min(k + 1, available)
-    # working set per query row: the score row, its float64 distances and the mask
-    per_row = 8 * n * 3 + 64 * kc
+    # working set per query row: its score row (reused from tile to tile) and what
+    # topk and the certificate allocate
+    per_row = 8 * n * 2 + 64 * kc
     tile = max(1, min(m, budget // per_row))
     product = _Products(X)
     phase("neighbour search")
     expect(m)
 
+    buffers = threading.local()  # one score tile per thread, reused: no fresh pages
+
     def run(a: int):
         b = min(m, a + tile)
-        scores = product(Q[slice(a, b)])  # (t, n) float64 q.x
-        d2 = q_norms[a:b, None] + x_norms[None, :] - 2.0 * scores
-        del scores
-        d2.clamp_(min=0.0)
+        out = getattr(buffers, "tile", None)
+        if out is None or out.shape[0] < b - a:
+            out = buffers.tile = product.buffer(tile)
+        # |x|^2 - 2 q.x, in place: |q|^2 does not change a row's order, and is added to
+        # the candidates only
+        d2 = product(Q[slice(a, b)], out[: b - a]).mul_(-2.0).add_(x_norms)
         rows = torch.arange(b - a, device=dev)
         if own is not None:
             d2[rows, own[a:b]] = math.inf
         cand_s, cand = torch.topk(d2, kc, dim=1, largest=False, sorted=True)
+        cand_s = cand_s + q_norms[a:b, None]
         delta = slack * (q_norms[a:b] + top)
         # certified: every gap between consecutive candidate scores (the k-th and the
         # best left out included) exceeds twice the bound, so the true distances keep
@@ -97,7 +103,8 @@ def sparse_kneighbors(
             out_d = pair_sq_dist(Q, q_idx, X, out_i.reshape(-1)).view(b - a, k)
         redo = (~sure).nonzero().squeeze(1)
         for r in redo.tolist():
-            near = (d2[r] <= cand_s[r, k - 1] + 2.0 * delta[r]).nonzero().squeeze(1)
+            near = (d2[r] + q_norms[a + r] <= cand_s[r, k - 1] + 2.0 * delta[r]).nonzero()
+            near = near.squeeze(1)
             if own is not None:
                 near = near[near != own[a + r]]
             ex = pair_sq_dist(Q, torch.full_like(near, a + r), X, near)
@@ -149,12 +156,19 @@ class _Products:
                 t = X.to(torch.float64).to_torch(torch.sparse_coo)
                 self.xt = t.t().coalesce().to_sparse_csr()
 
-    def __call__(self, Q: SparseRows) -> torch.Tensor:
+    def buffer(self, rows: int) -> torch.Tensor:
+        """A reusable (rows, n) float64 tile for `__call__`'s ``out``."""
+        return torch.empty((rows, self.xt.shape[1]), dtype=torch.float64, device=self.device)
+
+    def __call__(self, Q: SparseRows, out: torch.Tensor) -> torch.Tensor:
+        """``Q @ X.T`` into ``out`` (its first ``len(Q)`` rows), returned."""
         if self.device.type == "cpu":
             q = Q.to(torch.float64).to_scipy()
             if _to_dense_product is not None:
-                return torch.from_numpy(_to_dense_product(q, self.xt))
-            return torch.from_numpy(np.asarray((q @ self.xt).toarray(), dtype=np.float64))
+                _to_dense_product(q, self.xt, out=out.numpy())
+                return out
+            out.copy_(torch.from_numpy((q @ self.xt).toarray()))
+            return out
         with _quiet_ctx():
             q = Q.to(torch.float64).to_torch(torch.sparse_csr)
-            return (q @ self.xt).to_dense()
+            return out.copy_((q @ self.xt).to_dense())

@@ -223,3 +223,27 @@ def test_sparse_search_on_cuda_equals_the_cpu():
     d_gpu, i_gpu = kneighbors(Xt, 5)
     np.testing.assert_array_equal(i_gpu.cpu().numpy(), i_cpu.numpy())
     np.testing.assert_allclose(d_gpu.cpu().numpy(), d_cpu.numpy(), rtol=1e-12)
+
+
+def test_sparse_search_without_scikit_learns_product(monkeypatch):
+    from gpusmote.neighbors import _sparse as engine
+
+    X = sp.random(300, 80, density=0.1, random_state=8, format="csr")
+    X = sp.vstack([X, X[:20]]).tocsr()
+    D = X.toarray()
+    with_it = kneighbors(X, 4, device="cpu", return_distance=False)
+    monkeypatch.setattr(engine, "_to_dense_product", None)  # scipy's product instead
+    dist, ind = kneighbors(X, 4, device="cpu", max_memory=100_000)  # several tiles, threads
+    ref_d, ref_i = _reference(D, D, 4, np.arange(len(D)))
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    np.testing.assert_array_equal(with_it.numpy(), ref_i)
+    np.testing.assert_allclose(dist.numpy(), ref_d, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_sparse_rows_are_imblearns_bit_for_bit():
+    X, y = _sparse_data(n=(300, 80))
+    X = X.astype(np.float32)
+    ours, labels = SMOTE(random_state=0).fit_resample(X, y)
+    theirs, their_labels = imb_over.SMOTE(random_state=0).fit_resample(X, y)
+    assert ours.dtype == np.float32 and (ours != theirs).nnz == 0
+    np.testing.assert_array_equal(labels, their_labels)

@@ -362,8 +362,11 @@ class SamplerData:
     def finish(self, X_buf, y_buf):
         """The output in the input's containers (numpy, pandas, list, tensor or sparse)."""
         if self.x_kind == "sparse":
-            new = X_buf.rows()
-            rows = vstack_rows([X_buf.with_input, new]) if X_buf.with_input is not None else new
+            pieces = X_buf.pieces()
+            if X_buf.with_input is not None:  # one copy: the input's rows and the new ones
+                rows = vstack_rows([X_buf.with_input, *pieces])
+            else:
+                rows = X_buf.rows()
             X_out = to_format(rows, self.sparse_format)
         elif self.x_kind == "dataframe":
             dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]

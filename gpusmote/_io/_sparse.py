@@ -344,14 +344,15 @@ def pair_sq_dist(A: SparseRows, ia: torch.Tensor, B: SparseRows, ib: torch.Tenso
 
 def interpolate_rows(
     X: SparseRows, rows: torch.Tensor, partners: torch.Tensor, steps: torch.Tensor, scale=None
-) -> SparseRows:
+):
     """Sparse ``X[rows] + steps * (X[partners] - X[rows])`` (``steps`` (n,) float64;
     ``scale`` (n,) float64 applied to the difference first), imbalanced-learn's
     arithmetic on sparse rows: per stored column the difference in the data's
     precision, then ``x + u * diff`` in float64; values that come out 0 are not stored,
-    as scipy's sparse sum drops them."""
+    as scipy's sparse sum drops them. Returns a list of `SparseRows`, consecutive pieces
+    of the rows (stacked once, with the rest of the output)."""
     n, d = int(rows.numel()), X.shape[1]
-    if X.device.type == "cpu":
+    if X.device.type == "cpu":  # one piece, or several computed in threads
         return _interpolate_scipy(X, rows, partners, steps, scale)
     a, b = X[rows], X[partners]
     keys = torch.cat([a.row_ids() * d + a.col, b.row_ids() * d + b.col])
@@ -369,7 +370,7 @@ def interpolate_rows(
     row, col, val = row[keep], (uniq % d)[keep], val[keep]
     crow = torch.zeros(n + 1, dtype=torch.int64, device=X.device)
     torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
-    return SparseRows(crow, col, val, (n, d))
+    return [SparseRows(crow, col, val, (n, d))]
 
 
 def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> SparseRows:
@@ -387,10 +388,14 @@ def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> SparseRow
 
     def piece(sl: slice):
         a, b = M[rows[sl]], M[partners[sl]]
-        diff = b - a
-        if scale is not None:
-            diff = sp.csr_matrix(sp.csr_matrix(scale[sl, None]).multiply(diff), dtype=M.dtype)
-        new = sp.csr_matrix(a + sp.csr_matrix(steps[sl, None]).multiply(diff))
+        diff = b - a  # in the data's precision
+        per_value = np.diff(diff.indptr)
+        if scale is not None:  # scaled in float64, stored back in the data's precision
+            diff.data = (diff.data * np.repeat(scale[sl], per_value)).astype(M.dtype)
+        if diff.dtype != np.float64:
+            diff = diff.astype(np.float64)
+        diff.data *= np.repeat(steps[sl], per_value)  # u * diff, value by value
+        new = sp.csr_matrix(a + diff)  # x + u * diff in float64
         new.eliminate_zeros()
         if not M.has_sorted_indices:  # sorted rows in give sorted rows out of scipy's sums
             new.sort_indices()
@@ -399,12 +404,12 @@ def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> SparseRow
     n = len(rows)
     workers = min(cpu_workers(), max(1, n // _ROWS_PER_THREAD))
     if workers == 1:
-        return SparseRows.from_scipy(piece(slice(None)))
+        return [SparseRows.from_scipy(piece(slice(None)))]
     bounds = np.linspace(0, n, workers + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pieces = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         parts = list(pool.map(piece, pieces))
-    return SparseRows.from_scipy(sp.vstack(parts, format="csr"))
+    return [SparseRows.from_scipy(part) for part in parts]  # stacked once, with the input
 
 
 # Below this many new rows per thread the generation runs in one thread (measured on
@@ -424,11 +429,15 @@ class SparseSink:
     def __getitem__(self, sl: slice) -> _SinkSlot:
         return _SinkSlot(self, sl.start or 0, sl.stop if sl.stop is not None else self.shape[0])
 
-    def put(self, rows: SparseRows) -> None:
+    def put(self, rows) -> None:
         self[0 : self.shape[0]].put(rows)
 
+    def pieces(self) -> list[SparseRows]:
+        """The new rows, piece by piece in row order (stacked once, with the input's)."""
+        return [piece for a in sorted(self.parts) for piece in self.parts[a]]
+
     def rows(self) -> SparseRows:
-        parts = [self.parts[a] for a in sorted(self.parts)]
+        parts = self.pieces()
         if not parts:
             empty = torch.zeros(0, dtype=torch.int64, device=self.device)
             return SparseRows(
@@ -451,10 +460,12 @@ class _SinkSlot:
         stop = self.a + (sl.stop if sl.stop is not None else self.shape[0])
         return _SinkSlot(self.sink, start, stop)
 
-    def put(self, rows: SparseRows) -> None:
-        if rows.shape[0] != self.shape[0]:
-            raise ValueError(f"{rows.shape[0]} rows for a slot of {self.shape[0]}")
-        self.sink.parts[self.a] = rows.to(self.device).to(self.dtype)
+    def put(self, rows) -> None:
+        """Fill the slot with ``rows``: `SparseRows`, or a list of them in row order."""
+        pieces = rows if isinstance(rows, list) else [rows]
+        if sum(p.shape[0] for p in pieces) != self.shape[0]:
+            raise ValueError(f"{sum(p.shape[0] for p in pieces)} rows for {self.shape[0]}")
+        self.sink.parts[self.a] = [p.to(self.device).to(self.dtype) for p in pieces]
 
 
 # A sampler without a sparse path densifies at most this much (or its max_memory, when

@@ -22,6 +22,7 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
 
 from .._device import cpu_workers
@@ -71,20 +72,30 @@ def sparse_kneighbors(
     # topk and the certificate allocate
     per_row = 8 * n * 2 + 64 * kc
     tile = max(1, min(m, budget // per_row))
-    product = _Products(X)
     phase("neighbour search")
     expect(m)
+    # a self-search whose whole n x n score matrix fits the budget computes each pair's
+    # product once (the upper blocks, mirrored): half the products (SMOTE's classes)
+    whole = None
+    if _symmetric_pays(X, own, budget):
+        whole = _symmetric_scores(X)
+    else:
+        product = _Products(X)
 
     buffers = threading.local()  # one score tile per thread, reused: no fresh pages
 
     def run(a: int):
         b = min(m, a + tile)
-        out = getattr(buffers, "tile", None)
-        if out is None or out.shape[0] < b - a:
-            out = buffers.tile = product.buffer(tile)
+        if whole is not None:
+            scores = whole[a:b]  # each row is read by this tile only
+        else:
+            out = getattr(buffers, "tile", None)
+            if out is None or out.shape[0] < b - a:
+                out = buffers.tile = product.buffer(tile)
+            scores = product(Q[slice(a, b)], out[: b - a])
         # |x|^2 - 2 q.x, in place: |q|^2 does not change a row's order, and is added to
         # the candidates only
-        d2 = product(Q[slice(a, b)], out[: b - a]).mul_(-2.0).add_(x_norms)
+        d2 = scores.mul_(-2.0).add_(x_norms)
         rows = torch.arange(b - a, device=dev)
         if own is not None:
             d2[rows, own[a:b]] = math.inf
@@ -129,6 +140,35 @@ def sparse_kneighbors(
         dist = torch.cat([p[0] for p in parts]) if parts else torch.zeros((0, k))
         dist = dist.to(torch.float64).sqrt_().to(out_dtype)
     return dist, ind, {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
+
+
+def _symmetric_pays(X: SparseRows, own, budget: int) -> bool:
+    """A CPU self-search of every row (``own`` is 0..n-1) whose n x n float64 scores,
+    plus one block, fit ``budget``, with scikit-learn's product at hand."""
+    n = X.shape[0]
+    if own is None or X.device.type != "cpu" or _to_dense_product is None:
+        return False
+    if own.numel() != n or 8 * n * n + 8 * n * _SYM_BLOCK > budget:
+        return False
+    return bool((own == torch.arange(n)).all())
+
+
+_SYM_BLOCK = 1024  # rows per block of the symmetric product
+
+
+def _symmetric_scores(X: SparseRows) -> torch.Tensor:
+    """(n, n) float64 ``X @ X.T``: each block of rows against the rows from its own on,
+    mirrored into the columns before it."""
+    n = X.shape[0]
+    M = X.to(torch.float64).to_scipy()
+    S = np.empty((n, n), dtype=np.float64)
+    for a in range(0, n, _SYM_BLOCK):
+        b = min(n, a + _SYM_BLOCK)
+        block = np.empty((b - a, n - a), dtype=np.float64)
+        _to_dense_product(M[a:b], M[a:].T.tocsr(), out=block)
+        S[a:b, a:] = block
+        S[b:, a:b] = block[:, b - a :].T
+    return torch.from_numpy(S)
 
 
 def _widest(rows: SparseRows) -> int:

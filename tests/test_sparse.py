@@ -28,6 +28,9 @@ from gpusmote._io import _sparse
 from gpusmote.neighbors import NearestNeighbors, collect_stats, kneighbors
 from gpusmote.under_sampling import TomekLinks
 
+# the tests build torch sparse CSR tensors themselves; torch calls that support beta
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+
 ALL = [
     (pkg, imb, name)
     for pkg, imb in (

@@ -250,3 +250,24 @@ def test_float32_sparse_rows_are_imblearns_bit_for_bit():
     theirs, their_labels = imb_over.SMOTE(random_state=0).fit_resample(X, y)
     assert ours.dtype == np.float32 and (ours != theirs).nnz == 0
     np.testing.assert_array_equal(labels, their_labels)
+
+
+@pytest.fixture
+def torch_paths(monkeypatch):
+    """The torch code the CUDA path runs (products, row merges), run on the CPU."""
+    monkeypatch.setattr(_sparse, "_TORCH_PATHS", True)
+
+
+def test_the_cuda_code_paths_on_the_cpu_give_the_same_neighbours_and_rows(torch_paths):
+    X, y = _sparse_data(n=(200, 60))
+    X = sp.vstack([X, X[:15]]).tocsr()  # duplicates: the recheck path
+    y = np.r_[y, y[:15]]
+    D = X.toarray()
+    rows = torch.from_numpy(X.toarray()).to_sparse_csr()  # tensor rows, not scipy-backed
+    dist, ind = kneighbors(rows, 5, max_memory=200_000)
+    ref_d, ref_i = _reference(D, D, 5, np.arange(len(D)))
+    np.testing.assert_array_equal(ind.numpy(), ref_i)
+    np.testing.assert_allclose(dist.numpy(), ref_d, rtol=1e-12, atol=1e-12)
+    X_res, y_res = SMOTE(random_state=0).fit_resample(rows, torch.from_numpy(y))
+    ref, _ = imb_over.SMOTE(random_state=0).fit_resample(X, y)
+    np.testing.assert_allclose(X_res.to_dense().numpy(), ref.toarray(), rtol=1e-15, atol=0)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .._device import cpu_workers
+from .._io import _sparse as _sparse_io
 from .._io._sparse import SparseRows, _quiet_ctx, pair_sq_dist
 from .._progress import advance, expect, phase
 from .._validation import fmt_error
@@ -76,11 +77,13 @@ def sparse_kneighbors(
     expect(m)
     # a self-search whose whole n x n score matrix fits the budget computes each pair's
     # product once (the upper blocks, mirrored): half the products (SMOTE's classes)
-    whole = None
+    whole, product_threads = None, False
     if _symmetric_pays(X, own, budget):
         whole = _symmetric_scores(X)
     else:
         product = _Products(X)
+        # scipy's products release the GIL: tiles in threads overlap them
+        product_threads = product.scipy and _to_dense_product is None
 
     buffers = threading.local()  # one score tile per thread, reused: no fresh pages
 
@@ -127,8 +130,7 @@ def sparse_kneighbors(
         return out_d, out_i, int(redo.numel())
 
     starts = list(range(0, m, tile))
-    if dev.type == "cpu" and len(starts) > 1 and _to_dense_product is None:
-        # scipy's products release the GIL: tiles in threads overlap them
+    if product_threads and len(starts) > 1:
         with ThreadPoolExecutor(max_workers=min(cpu_workers(), len(starts))) as pool:
             parts = list(pool.map(run, starts))
     else:
@@ -147,6 +149,8 @@ def _symmetric_pays(X: SparseRows, own, budget: int) -> bool:
     plus one block, fit ``budget``, with scikit-learn's product at hand."""
     n = X.shape[0]
     if own is None or X.device.type != "cpu" or _to_dense_product is None:
+        return False
+    if _sparse_io._TORCH_PATHS:  # the tests of the CUDA code, on the CPU
         return False
     if own.numel() != n or 8 * n * n + 8 * n * _SYM_BLOCK > budget:
         return False
@@ -189,7 +193,8 @@ class _Products:
 
     def __init__(self, X: SparseRows):
         self.device = X.device
-        if X.device.type == "cpu":
+        self.scipy = X.device.type == "cpu" and not _sparse_io._TORCH_PATHS
+        if self.scipy:
             self.xt = X.to(torch.float64).to_scipy().T.tocsr()
         else:
             with _quiet_ctx():
@@ -202,7 +207,7 @@ class _Products:
 
     def __call__(self, Q: SparseRows, out: torch.Tensor) -> torch.Tensor:
         """``Q @ X.T`` into ``out`` (its first ``len(Q)`` rows), returned."""
-        if self.device.type == "cpu":
+        if self.scipy:
             q = Q.to(torch.float64).to_scipy()
             if _to_dense_product is not None:
                 _to_dense_product(q, self.xt, out=out.numpy())

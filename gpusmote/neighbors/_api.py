@@ -166,21 +166,10 @@ def kneighbors(
         exclude_self = check_bool(exclude_self, "exclude_self")
     Xt = as_feature_tensor(X, "X", dev)
     Yt = Xt if (Y is None or Y is X) else as_feature_tensor(Y, "Y", dev)
-    if Yt.shape[1] != Xt.shape[1]:
-        raise ValueError(
-            fmt_error("Y", f"an array with {Xt.shape[1]} feature columns like X", tuple(Yt.shape))
-        )
+    _check_queries(tuple(Xt.shape), tuple(Yt.shape), exclude_self, "an array")
     if Yt is not Xt and Yt.dtype != Xt.dtype:
         common = torch.promote_types(Xt.dtype, Yt.dtype)
         Xt, Yt = Xt.to(common), Yt.to(common)
-    if exclude_self and Yt.shape[0] != Xt.shape[0]:
-        raise ValueError(
-            fmt_error(
-                "exclude_self",
-                f"False when Y and X differ in rows ({Yt.shape[0]} vs {Xt.shape[0]})",
-                exclude_self,
-            )
-        )
     budget = resolve_budget(max_memory, dev)
     n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
     available = n - int(exclude_self)
@@ -208,6 +197,32 @@ def kneighbors(
     return (dist, ind) if return_distance else ind
 
 
+def _check_queries(X_shape, Y_shape, exclude_self: bool, like: str) -> None:
+    """``Y`` has ``X``'s columns; ``exclude_self`` only when they have the same rows."""
+    if Y_shape[1] != X_shape[1]:
+        what = f"{like} with {X_shape[1]} feature columns like X"
+        raise ValueError(fmt_error("Y", what, Y_shape))
+    if exclude_self and Y_shape[0] != X_shape[0]:
+        raise ValueError(
+            fmt_error(
+                "exclude_self",
+                f"False when Y and X differ in rows ({Y_shape[0]} vs {X_shape[0]})",
+                exclude_self,
+            )
+        )
+
+
+def _row_indices(rows, n: int, dev) -> torch.Tensor:
+    """``rows`` as a 1-D int64 tensor of indices in [0, n)."""
+    own = torch.as_tensor(rows, device=dev)
+    if own.ndim != 1 or own.is_floating_point() or own.is_complex() or own.dtype == torch.bool:
+        raise TypeError(fmt_error("rows", "a 1-D array of row indices", tuple(own.shape)))
+    own = own.to(torch.int64)
+    if own.numel() and (int(own.min()) < 0 or int(own.max()) >= n):
+        raise ValueError(fmt_error("rows", f"indices in [0, {n})", "out-of-range indices"))
+    return own
+
+
 def _sparse(X, k, Y, rows, exclude_self, spec, dev, max_memory, return_distance):
     """`kneighbors` on sparse rows (`_sparse`): the same contract, exact, in float64."""
     if spec not in ("auto", "torch"):
@@ -218,14 +233,7 @@ def _sparse(X, k, Y, rows, exclude_self, spec, dev, max_memory, return_distance)
     if rows is not None:
         if Y is not None or exclude_self is not None:
             raise ValueError(fmt_error("rows", "None when Y or exclude_self is given", rows))
-        own = torch.as_tensor(rows, device=dev)
-        if own.ndim != 1 or own.is_floating_point() or own.dtype == torch.bool:
-            raise TypeError(fmt_error("rows", "a 1-D array of row indices", tuple(own.shape)))
-        own = own.to(torch.int64)
-        if own.numel() and (int(own.min()) < 0 or int(own.max()) >= Xs.shape[0]):
-            raise ValueError(
-                fmt_error("rows", f"indices in [0, {Xs.shape[0]})", "out-of-range indices")
-            )
+        own = _row_indices(rows, Xs.shape[0], dev)
         Ys = None
     else:
         same = Y is None or Y is X
@@ -237,18 +245,7 @@ def _sparse(X, k, Y, rows, exclude_self, spec, dev, max_memory, return_distance)
         else:
             dense = as_feature_tensor(Y, "Y", dev)
             Ys = as_sparse_rows(dense.to_sparse_csr(), "Y", dev)
-        if Ys.shape[1] != Xs.shape[1]:
-            raise ValueError(
-                fmt_error("Y", f"a matrix with {Xs.shape[1]} columns like X", tuple(Ys.shape))
-            )
-        if exclude and Ys.shape[0] != Xs.shape[0]:
-            raise ValueError(
-                fmt_error(
-                    "exclude_self",
-                    f"False when Y and X differ in rows ({Ys.shape[0]} vs {Xs.shape[0]})",
-                    exclude,
-                )
-            )
+        _check_queries(Xs.shape, Ys.shape, exclude, "a matrix")
         own = torch.arange(Xs.shape[0], device=dev) if exclude else None
         if exclude:
             Ys = None
@@ -279,13 +276,8 @@ def _of_rows(X, k: int, rows, spec, dev, max_memory, return_distance: bool):
     (or the farthest, where duplicates at distance 0 crowd it out). All rows search for
     themselves where the engine's self-search costs less than the rows asked for."""
     Xt = as_feature_tensor(X, "X", dev)
-    own = torch.as_tensor(rows, device=dev)
-    if own.ndim != 1 or own.is_floating_point() or own.is_complex() or own.dtype == torch.bool:
-        raise TypeError(fmt_error("rows", "a 1-D array of row indices", tuple(own.shape)))
+    own = _row_indices(rows, Xt.shape[0], dev)
     n, m, d = Xt.shape[0], own.numel(), Xt.shape[1]
-    own = own.to(torch.int64)
-    if m and (int(own.min()) < 0 or int(own.max()) >= n):
-        raise ValueError(fmt_error("rows", f"indices in [0, {n})", "out-of-range indices"))
     if k > n - 1:
         raise ValueError(
             fmt_error("n_neighbors", f"at most {n - 1} (the number of rows of X minus the row)", k)

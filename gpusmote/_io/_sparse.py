@@ -6,8 +6,8 @@ device from input to output.
 offers the few operations the samplers apply to rows (gather by index, dtype and
 device moves, squared norms) without ever densifying; `gpusmote.neighbors` searches
 it (`gpusmote.neighbors._sparse`), `gpusmote._interpolate` interpolates it, and
-`SparseOutput` rebuilds the output in the input's own format: scipy CSR, CSC or COO
-in, the same out; a torch sparse CSR or COO tensor in, the same out on its device.
+`to_format` rebuilds the output in the input's own format: scipy CSR, CSC or COO in,
+the same out; a torch sparse CSR or COO tensor in, the same out on its device.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ __all__ = [
     "densify",
 ]
 
-_TORCH_SPARSE = (torch.sparse_csr, torch.sparse_coo)
 # The CPU uses scipy for the sparse arithmetic; CUDA the torch code written for it. True
 # runs the torch code on the CPU too: how the tests check it without a card.
 _TORCH_PATHS = False
@@ -183,6 +182,14 @@ class SparseRows:
         out = torch.zeros(self.shape[0], dtype=torch.float64, device=self.device)
         return out.index_add_(0, self.row_ids(), v * v)
 
+    def widest(self) -> int:
+        """The most values stored in one row (from the row pointers only)."""
+        if not self.shape[0]:
+            return 0
+        if self._sp is not None:
+            return int(np.diff(self._sp.indptr).max())
+        return int((self.crow[1:] - self.crow[:-1]).max())
+
     def max_abs(self) -> float:
         if not self.nnz:
             return 0.0
@@ -276,21 +283,15 @@ def as_sparse_rows(X, param: str = "X", device: torch.device | None = None) -> S
     return rows.to(device) if device is not None else rows
 
 
-def to_format(rows: SparseRows, fmt: tuple, dtype=None):
-    """``rows`` in the input's format ``fmt`` (`sparse_format`), values in ``dtype``
-    (a numpy dtype for scipy, a torch dtype for torch; default: kept)."""
+def to_format(rows: SparseRows, fmt: tuple):
+    """``rows`` in the input's format ``fmt`` (`sparse_format`)."""
     if fmt[0] == "torch":
         _, layout, device = fmt
-        r = rows.to(device, dtype) if dtype is not None else rows.to(device)
-        return r.to_torch(layout)
+        return rows.to(device).to_torch(layout)
     import scipy.sparse as sp
 
-    r = rows.to("cpu")
-    csr = r.to_scipy()
-    if dtype is not None and csr.dtype != dtype:
-        csr = csr.astype(dtype)
-    out = csr.asformat(fmt[1])  # ``rows`` are always fresh: stacked or gathered
-    return sp.csr_array(csr).asformat(fmt[1]) if fmt[2] else out
+    csr = rows.to("cpu").to_scipy()  # ``rows`` are always fresh (stacked or gathered)
+    return (sp.csr_array(csr) if fmt[2] else csr).asformat(fmt[1])
 
 
 def vstack_rows(parts: list[SparseRows]) -> SparseRows:
@@ -376,7 +377,7 @@ def interpolate_rows(
     return [SparseRows(crow, col, val, (n, d))]
 
 
-def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> SparseRows:
+def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> list[SparseRows]:
     """`interpolate_rows` with scipy's sparse arithmetic (rows merged in C, as
     imbalanced-learn computes them): the same values, rounding for rounding. Large
     blocks are cut in pieces computed in `cpu_workers` threads (scipy's sparse

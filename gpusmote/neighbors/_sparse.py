@@ -56,7 +56,9 @@ def sparse_kneighbors(
     """``(dist, ind, stats_fields)`` of the queries (rows ``own`` of ``X``, each
     excluding itself, or ``Y``) among the rows of ``X``."""
     n, d = X.shape
-    Q = X[own] if own is not None else Y
+    # every row for itself (TomekLinks, a class's graph): the queries are X, not a copy
+    every_row = own is not None and own.numel() == n and bool((own == torch.arange(n)).all())
+    Q = X if every_row else X[own] if own is not None else Y
     m = Q.shape[0]
     available = n - (own is not None)
     if k > available:
@@ -64,8 +66,8 @@ def sparse_kneighbors(
         raise ValueError(fmt_error("n_neighbors", f"at most {available} (the number of {what})", k))
     dev = X.device
     x_norms = X.sq_norms()
-    q_norms = Q.sq_norms()
-    widest = max(_widest(X), _widest(Q))
+    q_norms = x_norms if every_row else Q.sq_norms()
+    widest = max(X.widest(), Q.widest())
     slack = (2 * widest + 8) * _EPS64
     top = float(x_norms.max()) if n else 0.0
     kc = min(k + 1, available)
@@ -78,7 +80,7 @@ def sparse_kneighbors(
     # a self-search whose whole n x n score matrix fits the budget computes each pair's
     # product once (the upper blocks, mirrored): half the products (SMOTE's classes)
     whole, product_threads = None, False
-    if _symmetric_pays(X, own, budget):
+    if every_row and _symmetric_pays(X, budget):
         whole = _symmetric_scores(X)
     else:
         product = _Products(X)
@@ -144,17 +146,15 @@ def sparse_kneighbors(
     return dist, ind, {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
 
 
-def _symmetric_pays(X: SparseRows, own, budget: int) -> bool:
-    """A CPU self-search of every row (``own`` is 0..n-1) whose n x n float64 scores,
-    plus one block, fit ``budget``, with scikit-learn's product at hand."""
+def _symmetric_pays(X: SparseRows, budget: int) -> bool:
+    """Whether a CPU self-search of every row can hold its n x n float64 scores, plus
+    one block, within ``budget``, with scikit-learn's product at hand."""
     n = X.shape[0]
-    if own is None or X.device.type != "cpu" or _to_dense_product is None:
+    if X.device.type != "cpu" or _to_dense_product is None:
         return False
     if _sparse_io._TORCH_PATHS:  # the tests of the CUDA code, on the CPU
         return False
-    if own.numel() != n or 8 * n * n + 8 * n * _SYM_BLOCK > budget:
-        return False
-    return bool((own == torch.arange(n)).all())
+    return 8 * n * n + 8 * n * _SYM_BLOCK <= budget
 
 
 _SYM_BLOCK = 1024  # rows per block of the symmetric product
@@ -173,11 +173,6 @@ def _symmetric_scores(X: SparseRows) -> torch.Tensor:
         S[a:b, a:] = block
         S[b:, a:b] = block[:, b - a :].T
     return torch.from_numpy(S)
-
-
-def _widest(rows: SparseRows) -> int:
-    counts = rows.crow[1:] - rows.crow[:-1]
-    return int(counts.max()) if counts.numel() else 0
 
 
 def _order(dist: torch.Tensor, ind: torch.Tensor):

@@ -263,24 +263,18 @@ class BaseSampler(ParamsMixin):
             est.set_params(n_jobs=jobs)
         return est
 
-    def _neighbours(self, param: str, spec, X_all, queries=None, own=None, *, extra=1, attr=None):
-        """imbalanced-learn's ``nn.fit(X_all).kneighbors(queries)[:, extra:]``, where
-        ``queries`` are the rows ``own`` of ``X_all`` (None: all of them).
+    def _neighbours(self, param: str, spec, X_all, own=None, *, extra=1, attr=None):
+        """imbalanced-learn's ``nn.fit(X_all).kneighbors(X_all[own])[:, extra:]`` (``own``
+        None: all the rows).
 
         ``spec`` is an int (gpusmote's exact search, each row excluding its own index
         when ``extra``) or an estimator (cloned, its first ``extra`` columns dropped, as
         imbalanced-learn does). ``attr`` names the fitted attribute that keeps the
         estimator, as imbalanced-learn's ``nn_k_`` / ``nn_m_`` / ``nn_``: for an int,
         a `gpusmote.neighbors.NearestNeighbors` of ``spec + extra`` neighbours."""
-        if queries is None:
-            queries = X_all if own is None else X_all[own]
+        asked = X_all.shape[0] if own is None else own.numel()
         if isinstance(spec, numbers.Integral):
             k = int(spec)
-            if attr is not None:
-                est = NearestNeighbors(
-                    n_neighbors=k + extra, n_jobs=getattr(self, "n_jobs", None), **self._search()
-                )
-                setattr(self, attr, est.fit(X_all))
             if k + extra > X_all.shape[0]:
                 raise ValueError(
                     fmt_error(
@@ -289,19 +283,26 @@ class BaseSampler(ParamsMixin):
                         k,
                     )
                 )
-            if queries.shape[0] == 0:  # nothing asked about (NCR: no misclassified row)
+            if attr is not None:
+                est = NearestNeighbors(
+                    n_neighbors=k + extra, n_jobs=getattr(self, "n_jobs", None), **self._search()
+                )
+                setattr(self, attr, est.fit(X_all))
+            if asked == 0:  # nothing asked about (NCR: no misclassified row)
                 return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
-            if extra:
+            if extra:  # the rows search for themselves: no copy of them is needed
                 return kneighbors(X_all, k, rows=own, return_distance=False, **self._search())
+            queries = X_all if own is None else X_all[own]  # each row its own neighbour too
             return kneighbors(
                 X_all, k, Y=queries, exclude_self=False, return_distance=False, **self._search()
             )
         est = self._estimator(spec)
         if attr is not None:
             setattr(self, attr, est)
-        if queries.shape[0] == 0:
+        if asked == 0:
             width = int(getattr(spec, "n_neighbors", extra)) - extra
             return torch.empty((0, max(width, 0)), dtype=torch.int64, device=X_all.device)
+        queries = X_all if own is None else X_all[own]
         ours = isinstance(est, NearestNeighbors)
         est.fit(X_all if ours else host_numpy(X_all))
         nns = est.kneighbors(queries if ours else host_numpy(queries), return_distance=False)

@@ -96,7 +96,7 @@ class SMOTEN(_TableSampler):
                 continue
             ci = data.classes.index(label)
             Cc = codes[labels == ci]
-            nn = self._neighbours(Cc, tables, label)
+            nn = self._vdm_neighbours(Cc, tables, label)
             votes = _mode(Cc, nn)  # (n_c, n_features): each row's neighbourhood vote
             # imbalanced-learn's choice(n_c, size=n) with replacement
             picks = stream.for_class().choice(Cc.shape[0], n)
@@ -104,7 +104,7 @@ class SMOTEN(_TableSampler):
             blocks.append((ci, n))
         return self._rows(table, blocks, None, new_codes)
 
-    def _neighbours(self, Cc, tables, label) -> torch.Tensor:
+    def _vdm_neighbours(self, Cc, tables, label) -> torch.Tensor:
         n_c = Cc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):

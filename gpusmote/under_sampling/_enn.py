@@ -58,7 +58,7 @@ class _ENNCore(BaseCleaningSampler):
         table, at = None, 0
         if asked:
             rows = torch.cat(asked)
-            table = self._neighbours("n_neighbors", n_neighbors, X, X[rows], rows, attr="nn_")
+            table = self._neighbours("n_neighbors", n_neighbors, X, own=rows, attr="nn_")
         kept = []
         for ci, members in groups:
             if members.numel() == 0:

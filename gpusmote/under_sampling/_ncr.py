@@ -137,9 +137,9 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         members = (codes == mi).nonzero().squeeze(1)
         k = self._k()
         # the k-NN classifier's vote: k nearest of all rows, the row itself included
-        voters = self._neighbours("n_neighbors", k, X, X[members], members, extra=0, attr="nn_")
+        voters = self._neighbours("n_neighbors", k, X, own=members, extra=0, attr="nn_")
         wrong = mode_rows(codes[voters]) != mi
-        others = self._neighbours("n_neighbors", k, X, X[members[wrong]], members[wrong])
+        others = self._neighbours("n_neighbors", k, X, own=members[wrong])
         if not isinstance(self.n_neighbors, numbers.Integral):
             self.nn_ = self._estimator(self.n_neighbors)  # imbalanced-learn's nn_
         flagged = torch.unique(others.reshape(-1))

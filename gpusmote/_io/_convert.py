@@ -19,7 +19,6 @@ from ._sparse import (
     is_sparse,
     sparse_format,
     to_format,
-    vstack_rows,
 )
 
 __all__ = [
@@ -316,8 +315,9 @@ class SamplerData:
         n = self.n if with_input else 0
         if self.x_kind == "sparse":
             dtype, device = (self.X.dtype, self.X.device) if with_input else self._x_spec
-            sink = SparseSink(n_rows, self.n_features, dtype, device)
-            sink.with_input = self.X if with_input else None
+            sink = SparseSink(
+                n_rows, self.n_features, dtype, device, head=self.X if with_input else None
+            )
             return sink, sink
         if self.x_kind == "tensor":
             dtype, device = (self.X_in.dtype, self.X_in.device) if with_input else self._x_spec
@@ -361,13 +361,8 @@ class SamplerData:
 
     def finish(self, X_buf, y_buf):
         """The output in the input's containers (numpy, pandas, list, tensor or sparse)."""
-        if self.x_kind == "sparse":
-            pieces = X_buf.pieces()
-            if X_buf.with_input is not None:  # one copy: the input's rows and the new ones
-                rows = vstack_rows([X_buf.with_input, *pieces])
-            else:
-                rows = X_buf.rows()
-            X_out = to_format(rows, self.sparse_format)
+        if self.x_kind == "sparse":  # the input's rows and the new ones, in one copy
+            X_out = to_format(X_buf.rows(), self.sparse_format)
         elif self.x_kind == "dataframe":
             dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]
             X_out = restore_frame(X_buf, self.columns, dtypes)

@@ -423,12 +423,14 @@ _ROWS_PER_THREAD = 20_000
 
 class SparseSink:
     """Where `NewRows` writes sparse new rows: slices of it are filled in block order
-    (``sink[a:b].put(rows)``), then `rows` stacks them."""
+    (``sink[a:b].put(rows)``); `rows` then stacks ``head`` (the input's rows, or None)
+    and the new rows in one copy."""
 
-    def __init__(self, n_rows: int, d: int, dtype: torch.dtype, device: torch.device):
+    def __init__(self, n_rows: int, d: int, dtype, device, head: SparseRows | None = None):
         self.shape = (n_rows, d)
         self.dtype, self.device = dtype, device
-        self.parts: dict[int, SparseRows] = {}
+        self.head = head
+        self.parts: dict[int, list[SparseRows]] = {}
 
     def __getitem__(self, sl: slice) -> _SinkSlot:
         return _SinkSlot(self, sl.start or 0, sl.stop if sl.stop is not None else self.shape[0])
@@ -436,12 +438,11 @@ class SparseSink:
     def put(self, rows) -> None:
         self[0 : self.shape[0]].put(rows)
 
-    def pieces(self) -> list[SparseRows]:
-        """The new rows, piece by piece in row order (stacked once, with the input's)."""
-        return [piece for a in sorted(self.parts) for piece in self.parts[a]]
-
     def rows(self) -> SparseRows:
-        parts = self.pieces()
+        """``head``, then the new rows piece by piece in row order."""
+        parts = [piece for a in sorted(self.parts) for piece in self.parts[a]]
+        if self.head is not None:
+            parts.insert(0, self.head)
         if not parts:
             empty = torch.zeros(0, dtype=torch.int64, device=self.device)
             return SparseRows(

@@ -234,6 +234,8 @@ def small_work(n: int, m: int, d: int) -> bool:
 def small_input(X) -> bool:
     """Whether ``X`` is a CPU input of at most `SMALL_INPUT` values (by its ``shape``;
     False for what has none, and for tensors on an accelerator)."""
+    if isinstance(X, torch.Tensor) and X.is_nested:  # no shape to read (refused later)
+        return False
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) != 2:
         return False

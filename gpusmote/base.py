@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ._device import one_thread, resolve_device, resolve_jobs, small_input, thread_cap
-from ._io import Kept, LabelsOnly, SamplerData, host_numpy
+from ._io import Kept, LabelsOnly, SamplerData, host_numpy, plain_input
 from ._io._sparse import densify, is_sparse
 from ._params import ParamsMixin
 from ._params import clone as _clone
@@ -130,6 +130,7 @@ class BaseSampler(ParamsMixin):
         self
         """
         self._validate_params()
+        X, y = plain_input(X, "X"), plain_input(y, "y")
         X, _ = self._sparse_input(X)
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)
@@ -156,6 +157,7 @@ class BaseSampler(ParamsMixin):
             tensors (on their device).
         """
         self._validate_params()
+        X, y = plain_input(X, "X"), plain_input(y, "y")
         X, back = self._sparse_input(X)
         with progress_bar(progress, desc=type(self).__name__):
             data = self._prepare(X, y)

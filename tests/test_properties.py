@@ -251,11 +251,18 @@ KINDS = [
     for dtype in ("float16", "bfloat16", "float32", "float64", "int32", "int64")
     if container == "tensor" or dtype != "bfloat16"  # numpy has no bfloat16
 ] + [("strided tensor", "float32"), ("strided tensor", "float16"), ("transposed tensor", "int64")]
+# what users hand over too (issue 27): a `.npy` from a big-endian platform, numbers in an
+# object array, a tensor that is part of an autograd graph
+KINDS += [("big-endian", "float64"), ("big-endian", "float32"), ("big-endian", "int64")]
+KINDS += [("object", "float64"), ("grad tensor", "float32"), ("grad tensor", "float64")]
 
 
 def _in_container(X, y, container: str, dtype: str):
     """``X`` (float64 ndarray) as ``dtype`` in ``container``; ``y`` in the matching one."""
     if container.endswith("tensor"):
+        if container == "grad tensor":
+            X = torch.tensor(X, dtype=getattr(torch, dtype), requires_grad=True)
+            return X, (torch.as_tensor(y) if y.dtype.kind in "iub" else y)
         if container == "strided tensor":  # every other row of larger tensors, labels too
             X = torch.tensor(np.repeat(X, 2, axis=0), dtype=getattr(torch, dtype))[::2]
             if y.dtype.kind in "iub":
@@ -266,6 +273,10 @@ def _in_container(X, y, container: str, dtype: str):
             X = torch.tensor(X, dtype=getattr(torch, dtype))
         return X, (torch.as_tensor(y) if y.dtype.kind in "iub" else y)
     X = X.astype(dtype)
+    if container == "big-endian":
+        return X.astype(X.dtype.newbyteorder(">")), y
+    if container == "object":
+        return X.astype(object), y
     if container == "pandas":
         import pandas as pd
 
@@ -299,15 +310,20 @@ def _as_float64(X) -> np.ndarray:
 
 
 def _copy(obj):
-    return obj.clone() if isinstance(obj, torch.Tensor) else obj.copy()
+    return obj.detach().clone() if isinstance(obj, torch.Tensor) else obj.copy()
 
 
 def _assert_same(a, b) -> None:
     if isinstance(a, torch.Tensor):
+        a = a.detach()
         assert a.dtype == b.dtype and torch.equal(a.isnan(), b.isnan())
         assert torch.equal(a.nan_to_num(), b.nan_to_num())
     else:
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # NaN equal NaN here
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind == "O":  # numbers in objects: NaN equals NaN only as floats
+            assert all(type(u) is type(v) for u, v in zip(a.flat, b.flat, strict=True))
+            a, b = a.astype(np.float64), b.astype(np.float64)
+        np.testing.assert_array_equal(a, b)  # NaN equal NaN here
 
 
 def _check_call(name, make, X, y, bad) -> None:
@@ -322,7 +338,9 @@ def _check_call(name, make, X, y, bad) -> None:
         if len(X) == 0:
             assert "`X` must be" in message, f"{name}: {message}"
         elif bad is not None and "`X`" in message:  # else another parameter came first
-            assert "`X` must be finite" in message, f"{name}: {message}"
+            # (SMOTEN reads an object array as categories: NaN is a missing category there)
+            missing = "`X` must be no missing values in categorical column"
+            assert "`X` must be finite" in message or missing in message, f"{name}: {message}"
         assert re.search(r"`\w+` must be", message) or any(m in message for m in _DOCUMENTED), (
             f"{name}: {message}"
         )
@@ -338,11 +356,14 @@ def _check_call(name, make, X, y, bad) -> None:
     assert type(X_res) is type(X) and type(y_res) is type(y), name
     if isinstance(X, torch.Tensor):
         assert X_res.dtype == X.dtype and X_res.device == X.device, name
+        assert not X_res.requires_grad and not y_res.requires_grad, name  # detached
     elif hasattr(X, "columns"):
         assert list(X_res.columns) == list(X.columns), name
         assert list(X_res.dtypes) == list(X.dtypes) or name == "ClusterCentroids", name
+    elif X.dtype.kind == "O":  # rows picked from X keep it; rows computed are float64
+        assert X_res.dtype in (X.dtype, np.float64), name
     elif not (name == "ClusterCentroids" and X.dtype.kind == "i"):  # float64 centroids there
-        assert X_res.dtype == X.dtype, name
+        assert X_res.dtype in (X.dtype, X.dtype.newbyteorder("=")), name  # native order
     rows = _as_float64(X_res)
     assert rows.shape[0] == len(y_res) and rows.shape[1] == X.shape[1], name
     counts_in, counts_out = (

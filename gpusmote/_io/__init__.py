@@ -15,6 +15,7 @@ from ._convert import (
     container_kind,
     describe,
     host_numpy,
+    plain_input,
     take_rows,
     to_like,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "container_kind",
     "describe",
     "host_numpy",
+    "plain_input",
     "resolve_categorical",
     "take_rows",
     "to_like",

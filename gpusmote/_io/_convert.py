@@ -32,6 +32,7 @@ __all__ = [
     "describe",
     "container_kind",
     "reading_tensor",
+    "plain_input",
 ]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -43,6 +44,29 @@ def describe(X) -> str:
     return f"<{type(X).__name__} shape={tuple(shape) if shape is not None else '?'} dtype={dtype}>"
 
 
+def plain_input(obj, param: str):
+    """``obj`` as the rest of `_io` reads it, without touching the user's object.
+
+    A tensor is detached (resampling is no step of a graph: autograd would refuse the
+    in-place writes into the output); a nested or meta tensor, which holds no rows to
+    read, is refused naming ``param``. A numpy array in the other byte order (a ``.npy``
+    from another platform) becomes a native copy: torch reads native order only.
+    """
+    if isinstance(obj, torch.Tensor):
+        if obj.is_nested:
+            raise InvalidDataError(
+                fmt_error(param, "a regular (not nested) tensor", "a nested tensor")
+            )
+        if obj.is_meta:
+            raise InvalidDataError(
+                fmt_error(param, "a tensor with data (CPU or GPU)", "a tensor on the meta device")
+            )
+        return obj.detach()
+    if isinstance(obj, np.ndarray) and not obj.dtype.isnative:
+        return obj.astype(obj.dtype.newbyteorder("="))
+    return obj
+
+
 def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
     """A 2-D floating tensor on ``device`` holding ``X``'s values; ``X`` itself is never written.
 
@@ -50,6 +74,7 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
     bools become float64 so that their distances stay exact. The result may share memory
     with ``X``: callers treat it as read-only.
     """
+    X = plain_input(X, param)
     if isinstance(X, torch.Tensor):
         t = X
         if t.is_complex():
@@ -87,8 +112,17 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
         raise InvalidDataError(fmt_error(param, "real numeric data", describe(arr)))
-    elif arr.dtype not in (np.float16, np.float32, np.float64):
-        arr = arr.astype(np.float64)  # longdouble has no torch dtype
+    elif arr.dtype.itemsize > 8:  # torch has no long double: a silent cast would round
+        raise InvalidDataError(
+            fmt_error(
+                param,
+                "float16, float32 or float64 data (torch has no long double: "
+                "convert with X.astype(np.float64) if its rounding is acceptable)",
+                describe(arr),
+            )
+        )
+    elif not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     # torch.from_numpy refuses negative strides and warns on read-only memory.
     if not arr.flags.writeable or any(step < 0 for step in arr.strides):
         arr = arr.copy()
@@ -141,7 +175,7 @@ def take_rows(obj, idx: np.ndarray, *, reset_index: bool = True):
     if kind == "sparse":  # the same format out, on the same device
         fmt = sparse_format(obj)
         if fmt[0] == "torch":
-            return to_format(as_sparse_rows(obj, "X")[torch.as_tensor(idx)], fmt)
+            return to_format(as_sparse_rows(obj, "X")[torch.as_tensor(idx)], fmt, obj.dtype)
         return (obj if fmt[1] in ("csr", "csc") else obj.tocsr())[idx].asformat(fmt[1])
     if kind == "tensor":  # index_select: twice as fast as obj[idx] on the CPU
         return torch.index_select(obj, 0, torch.as_tensor(idx, device=obj.device))
@@ -198,7 +232,7 @@ class SamplerData:
         self.device = device
         home = X.device if isinstance(X, torch.Tensor) else torch.device("cpu")
         if self.x_kind == "sparse":  # rows stay sparse (`_sparse`)
-            self.sparse_format = sparse_format(X)
+            self.sparse_format, self.sparse_dtype = sparse_format(X), X.dtype
             self.X = as_sparse_rows(X, "X", home)
         else:
             self.X = as_feature_tensor(X, "X", home)
@@ -259,6 +293,14 @@ class SamplerData:
                     "y", "labels of one sortable type", sorted({type(v).__name__ for v in arr})
                 )
             ) from None
+        if arr.dtype.kind == "O":  # a tuple label would be broadcast into rows later
+            bad = next(
+                (c for c in classes if isinstance(c, (tuple, list, dict, set, np.ndarray))), None
+            )
+            if bad is not None:
+                raise InvalidDataError(
+                    fmt_error("y", "one scalar label per row (ints, strings or bools)", bad)
+                )
         self.y_array = arr
         self.classes_array = classes
         self.classes = [c.item() if hasattr(c, "item") else c for c in classes]
@@ -293,7 +335,7 @@ class SamplerData:
         elif self.x_kind == "dataframe":
             self._x_spec = (frame_numeric_dtype(X), list(X.dtypes))
         else:
-            self._x_spec = (np.asarray(X).dtype, None)
+            self._x_spec = (self._host_rows().dtype, None)
         if isinstance(y, torch.Tensor):
             self._y_spec = (y.dtype, y.device)
         else:
@@ -305,12 +347,24 @@ class SamplerData:
         self.y_columns = getattr(y, "columns", None) if self.y_kind == "dataframe" else None
         self.X_in = self.y_in = self.X = self.codes = self.y_array = None
 
-    def x_buffer(self, n_rows: int, *, with_input: bool = True):
+    def _host_rows(self) -> np.ndarray:
+        """The input's rows as the host array the output starts from: numbers as given;
+        a DataFrame's and numeric objects' rows as the values the search read (`_frame`,
+        float64, as imbalanced-learn's validation turns object arrays into)."""
+        if self.x_kind != "dataframe":
+            arr = np.asarray(self.X_in)
+            if arr.dtype.kind in "fiub":
+                return arr
+        return self.X.numpy()
+
+    def x_buffer(self, n_rows: int, *, with_input: bool = True, floating: bool = False):
         """``(buffer, writable tensor view)``: the input's rows first, then ``n_rows`` to fill.
 
         The view holds the new rows in the output's own dtype and memory (host for numpy
         and pandas output, the input tensor's device for tensors), so the new rows are
-        written once, in place. ``with_input=False``: the new rows only.
+        written once, in place. ``with_input=False``: the new rows only. ``floating``:
+        integer and bool input gives float64 output (new rows that are not rounded back,
+        as imbalanced-learn's smoothed bootstrap).
         """
         n = self.n if with_input else 0
         if self.x_kind == "sparse":
@@ -321,16 +375,19 @@ class SamplerData:
             return sink, sink
         if self.x_kind == "tensor":
             dtype, device = (self.X_in.dtype, self.X_in.device) if with_input else self._x_spec
+            if floating and not dtype.is_floating_point:
+                dtype = torch.float64
             buf = torch.empty((n + n_rows, self.n_features), dtype=dtype, device=device)
             if with_input:
                 buf[:n] = self.X_in
             return buf, buf[n:]
         if with_input:
-            # a DataFrame's rows as numbers: the values its search read (`_frame`)
-            arr = self.X.numpy() if self.x_kind == "dataframe" else np.asarray(self.X_in)
+            arr = self._host_rows()
             dtype = arr.dtype
         else:
             dtype = self._x_spec[0]
+        if floating and dtype.kind != "f":
+            dtype = np.dtype(np.float64)
         buf = np.empty((n + n_rows, self.n_features), dtype=dtype)
         if with_input:
             _copy_rows(buf[:n], arr)
@@ -359,12 +416,15 @@ class SamplerData:
             start += count
         return out
 
-    def finish(self, X_buf, y_buf):
-        """The output in the input's containers (numpy, pandas, list, tensor or sparse)."""
+    def finish(self, X_buf, y_buf, *, floating: bool = False):
+        """The output in the input's containers (numpy, pandas, list, tensor or sparse);
+        ``floating`` as for `x_buffer` (a DataFrame's columns become float64)."""
         if self.x_kind == "sparse":  # the input's rows and the new ones, in one copy
-            X_out = to_format(X_buf.rows(), self.sparse_format)
+            X_out = to_format(X_buf.rows(), self.sparse_format, self.sparse_dtype)
         elif self.x_kind == "dataframe":
             dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]
+            if floating:
+                dtypes = [np.dtype(np.float64)] * len(dtypes)
             X_out = restore_frame(X_buf, self.columns, dtypes)
         elif self.x_kind == "list":
             X_out = X_buf.tolist()

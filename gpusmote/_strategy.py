@@ -47,6 +47,15 @@ def _from_string(kind: str, counts: dict, sampling_type: str) -> dict:
 
 
 def _from_dict(strategy: dict, counts: dict, sampling_type: str) -> dict:
+    for c, n in strategy.items():  # a row count: 10.5 rows, NaN or "10" are no count
+        if isinstance(n, bool) or not (
+            isinstance(n, numbers.Integral)
+            or (isinstance(n, numbers.Real) and float(n).is_integer())
+        ):
+            raise ValueError(
+                f"`sampling_strategy` must map each class to a whole number of rows; got "
+                f"{n!r} for class {c!r}."
+            )
     unknown = set(strategy) - set(counts)
     if unknown:
         raise ValueError(f"The {unknown} target class is/are not present in the data.")
@@ -144,14 +153,20 @@ def resolve(sampling_strategy, counts: dict, sampling_type: str, y=None) -> Orde
     elif isinstance(sampling_strategy, list):
         out = _from_list(sampling_strategy, counts, sampling_type)
     elif isinstance(sampling_strategy, numbers.Real) and not isinstance(sampling_strategy, bool):
-        if sampling_strategy <= 0 or sampling_strategy > 1:
+        if not 0 < sampling_strategy <= 1:  # NaN fails it too
             raise ValueError(
                 "When 'sampling_strategy' is a float, it should be in the range (0, 1]. "
                 f"Got {sampling_strategy} instead."
             )
         out = _from_float(float(sampling_strategy), counts, sampling_type)
     elif callable(sampling_strategy):
-        out = _from_dict(sampling_strategy(y), counts, sampling_type)
+        asked = sampling_strategy(y)
+        if not isinstance(asked, dict):
+            raise TypeError(
+                "`sampling_strategy` as a callable must return a dict {class: n_samples}; "
+                f"got {asked!r}."
+            )
+        out = _from_dict(asked, counts, sampling_type)
     else:
         raise TypeError(
             "`sampling_strategy` must be a float, a str, a dict, a list (cleaning methods) "

@@ -41,19 +41,23 @@ Block = tuple[int, int, Callable[[torch.Tensor], None]]
 class NewRows:
     """Over-sampling: the input's rows, unchanged and in order, then ``blocks`` of new
     rows, each written once, in place, by its ``fill`` (called in block order, so
-    draws made inside a fill keep imbalanced-learn's order)."""
+    draws made inside a fill keep imbalanced-learn's order). ``floating``: integer
+    input gives float64 output (rows that are not rounded back to the input's dtype)."""
 
-    def __init__(self, blocks: Sequence[Block]):
+    def __init__(self, blocks: Sequence[Block], *, floating: bool = False):
         self.blocks = list(blocks)
+        self.floating = floating
 
     def output(self, data: SamplerData):
-        X_buf, dest = data.x_buffer(sum(n for _, n, _ in self.blocks))
+        floating = self.floating
+        X_buf, dest = data.x_buffer(sum(n for _, n, _ in self.blocks), floating=floating)
         start = 0
         for _, n, fill in self.blocks:
             if n:
                 fill(dest[start : start + n])
             start += n
-        return data.finish(X_buf, data.y_buffer([(ci, n) for ci, n, _ in self.blocks]))
+        y_buf = data.y_buffer([(ci, n) for ci, n, _ in self.blocks])
+        return data.finish(X_buf, y_buf, floating=floating)
 
 
 class TableRows:

@@ -83,7 +83,9 @@ class RandomOverSampler(BaseSampler):
             if self.shrinkage_ is not None:  # the noise follows the class's draws
                 blocks.append((ci, n, self._smoothed(draws, data, ci, members, boots[-1])))
         self.sample_indices_ = torch.cat([torch.arange(data.n)] + [b.cpu() for b in boots]).numpy()
-        return Kept(self.sample_indices_) if self.shrinkage_ is None else NewRows(blocks)
+        if self.shrinkage_ is None:
+            return Kept(self.sample_indices_)
+        return NewRows(blocks, floating=True)  # noise on integer rows is not rounded off, as there
 
     def _smoothed(self, draws, data, ci, members, boot):
         """The ``fill`` of rows ``boot`` of class ``ci`` (rows ``members``), smoothed as
@@ -112,8 +114,11 @@ class RandomOverSampler(BaseSampler):
                 f"resampled. The missing classes are: {missing!r}"
             )
         for klass, factor in shrinkage.items():
-            if factor < 0:
+            if not isinstance(factor, numbers.Real) or isinstance(factor, bool):
+                raise TypeError(fmt_error(f"shrinkage[{klass!r}]", "a float >= 0", factor))
+            if not 0 <= factor < float("inf"):  # NaN fails both
                 raise ValueError(
-                    f"The shrinkage factor needs to be >= 0. Got {factor} for class {klass}."
+                    f"The shrinkage factor needs to be >= 0 and finite. Got {factor} for "
+                    f"class {klass}."
                 )
         return shrinkage

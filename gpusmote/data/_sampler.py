@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import torch
 from torch.utils.data import Sampler
@@ -25,8 +28,10 @@ class BalancedBatchSampler(Sampler):
         The label of every dataset index.
     batch_size : int
     class_weights : dict, optional
-        ``{label: weight}``: the share of each class in a batch (normalised). Default:
-        equal shares. A class with weight 0 is left out.
+        ``{label: weight}``: the share of each class in a batch (normalised; finite and
+        >= 0). Default: equal shares. A class with weight 0 is left out; every other
+        class has at least one row in every batch, so ``batch_size`` must be at least
+        their number.
     num_replicas, rank : int, optional
         DDP world size and this process's rank; read from ``torch.distributed`` when it
         is initialised, else 1 and 0.
@@ -86,11 +91,29 @@ class BalancedBatchSampler(Sampler):
                     "class_weights", f"keys among the labels {classes.tolist()}", sorted(unknown)
                 )
             )
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        numeric = all(
+            isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights.values()
+        )
+        if (
+            not numeric
+            or not all(0 <= w < math.inf for w in weights.values())  # NaN fails it too
+            or sum(weights.values()) <= 0
+        ):
             raise ValueError(
-                fmt_error("class_weights", "non-negative weights with a positive sum", weights)
+                fmt_error(
+                    "class_weights", "finite, non-negative weights with a positive sum", weights
+                )
             )
         self._classes = [c for c in sorted(weights) if weights[c] > 0]
+        if len(self._classes) > self.batch_size:  # a class without a slot is never drawn
+            raise ValueError(
+                fmt_error(
+                    "batch_size",
+                    f"at least the number of classes drawn ({len(self._classes)}), so that "
+                    "each is in every batch (a weight of 0 leaves a class out)",
+                    self.batch_size,
+                )
+            )
         self._index = {c: np.flatnonzero(y == c) for c in self._classes}
         small = [c for c in self._classes if len(self._index[c]) < self.num_replicas]
         if small:
@@ -137,11 +160,17 @@ class BalancedBatchSampler(Sampler):
 
 
 def _quotas(shares, batch_size: int) -> list[int]:
-    """Rows per class in a batch: largest remainders, at least one per class that fits."""
+    """Rows per class in a batch: largest remainders, then at least one per class (a
+    slot taken from the class with the most), so that a small positive weight is drawn
+    too; ``batch_size`` >= the number of classes."""
     raw = [s * batch_size for s in shares]
     quota = [int(np.floor(r)) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - quota[i], reverse=True)[
         : batch_size - sum(quota)
     ]:
         quota[i] += 1
+    for i in range(len(quota)):
+        if quota[i] == 0:
+            quota[int(np.argmax(quota))] -= 1
+            quota[i] = 1
     return quota

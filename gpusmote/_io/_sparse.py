@@ -12,6 +12,7 @@ the same out; a torch sparse CSR or COO tensor in, the same out on its device.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,6 +38,21 @@ __all__ = [
 # The CPU uses scipy for the sparse arithmetic; CUDA the torch code written for it. True
 # runs the torch code on the CPU too: how the tests check it without a card.
 _TORCH_PATHS = False
+
+
+def torch_paths(device: torch.device) -> bool:
+    """Whether rows on ``device`` take the torch code: on CUDA, behind the tests'
+    switch, and on a CPU without scipy (the lean install: torch sparse tensors work)."""
+    return device.type != "cpu" or _TORCH_PATHS or not _scipy_installed()
+
+
+@functools.cache
+def _scipy_installed() -> bool:
+    try:
+        import scipy.sparse  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def is_sparse(X) -> bool:
@@ -209,6 +225,8 @@ class SparseRows:
             )
             if layout == torch.sparse_coo:
                 t = t.to_sparse_coo().coalesce()
+            elif layout == torch.sparse_csc:
+                t = t.to_sparse_csc()
         return t
 
     def to_scipy(self):
@@ -283,14 +301,19 @@ def as_sparse_rows(X, param: str = "X", device: torch.device | None = None) -> S
     return rows.to(device) if device is not None else rows
 
 
-def to_format(rows: SparseRows, fmt: tuple):
-    """``rows`` in the input's format ``fmt`` (`sparse_format`)."""
+def to_format(rows: SparseRows, fmt: tuple, dtype=None):
+    """``rows`` in the input's format ``fmt`` (`sparse_format`) and, where given, its
+    ``dtype`` (integer and bool input: the float64 values cast back as numpy casts,
+    by truncation, as imbalanced-learn's ``astype(X.dtype)`` and the dense path do)."""
     if fmt[0] == "torch":
         _, layout, device = fmt
-        return rows.to(device).to_torch(layout)
+        t = rows.to(device).to_torch(layout)
+        return t if dtype is None or t.dtype == dtype else t.to(dtype)
     import scipy.sparse as sp
 
     csr = rows.to("cpu").to_scipy()  # ``rows`` are always fresh (stacked or gathered)
+    if dtype is not None and csr.dtype != dtype:
+        csr = csr.astype(dtype)
     return (sp.csr_array(csr) if fmt[2] else csr).asformat(fmt[1])
 
 
@@ -325,7 +348,7 @@ def pair_sq_dist(A: SparseRows, ia: torch.Tensor, B: SparseRows, ib: torch.Tenso
     p, d = int(ia.numel()), A.shape[1]
     if p == 0:
         return torch.zeros(0, dtype=torch.float64, device=A.device)
-    if A.device.type == "cpu" and not _TORCH_PATHS:  # scipy merges the rows in C
+    if not torch_paths(A.device):  # scipy merges the rows in C
         a = A.to(torch.float64).to_scipy()[ia.numpy()]
         b = B.to(torch.float64).to_scipy()[ib.numpy()]
         diff = a - b
@@ -356,7 +379,7 @@ def interpolate_rows(
     as scipy's sparse sum drops them. Returns a list of `SparseRows`, consecutive pieces
     of the rows (stacked once, with the rest of the output)."""
     n, d = int(rows.numel()), X.shape[1]
-    if X.device.type == "cpu" and not _TORCH_PATHS:  # one piece, or several in threads
+    if not torch_paths(X.device):  # one piece, or several in threads
         return _interpolate_scipy(X, rows, partners, steps, scale)
     a, b = X[rows], X[partners]
     keys = torch.cat([a.row_ids() * d + a.col, b.row_ids() * d + b.col])
@@ -515,7 +538,9 @@ def densify(X, who: str, max_memory=None):
         dense = X.to_dense()
 
         def back(out):
-            return out.to_sparse_csr() if fmt[1] == torch.sparse_csr else out.to_sparse()
+            if fmt[1] == torch.sparse_csr:
+                return out.to_sparse_csr()
+            return out.to_sparse_csc() if fmt[1] == torch.sparse_csc else out.to_sparse()
 
         return dense, back
     import scipy.sparse as sp

@@ -152,7 +152,7 @@ def _symmetric_pays(X: SparseRows, budget: int) -> bool:
     n = X.shape[0]
     if X.device.type != "cpu" or _to_dense_product is None:
         return False
-    if _sparse_io._TORCH_PATHS:  # the tests of the CUDA code, on the CPU
+    if _sparse_io.torch_paths(X.device):  # the tests of the CUDA code, on the CPU
         return False
     return 8 * n * n + 8 * n * _SYM_BLOCK <= budget
 
@@ -188,7 +188,7 @@ class _Products:
 
     def __init__(self, X: SparseRows):
         self.device = X.device
-        self.scipy = X.device.type == "cpu" and not _sparse_io._TORCH_PATHS
+        self.scipy = not _sparse_io.torch_paths(X.device)
         if self.scipy:
             self.xt = X.to(torch.float64).to_scipy().T.tocsr()
         else:

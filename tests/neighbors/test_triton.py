@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest.importorskip("triton", reason="the Triton kernel needs triton (in the test extra)")
+pytest.importorskip("triton", reason='the Triton kernel needs triton: pip install -e ".[triton]"')
 
 HERE = Path(__file__).resolve().parent
 

@@ -50,6 +50,9 @@ def test_big_endian_and_numeric_object_arrays_give_the_native_rows():
         assert X_res.dtype == np.float64 and X_res.dtype.isnative
         np.testing.assert_array_equal(X_res, expected)
         np.testing.assert_array_equal(y_res, y_exp)
+    tomek = TomekLinks().fit_resample(X.astype(object), Y)[0]  # rows read, then kept
+    assert tomek.dtype == np.float64
+    np.testing.assert_array_equal(tomek, TomekLinks().fit_resample(X, Y)[0])
     be32 = X.astype(">f4")
     assert SMOTE(random_state=0).fit_resample(be32, Y)[0].dtype == np.float32
     rus = RandomUnderSampler(random_state=0)

@@ -320,7 +320,8 @@ def _assert_same(a, b) -> None:
         assert torch.equal(a.nan_to_num(), b.nan_to_num())
     else:
         a, b = np.asarray(a), np.asarray(b)
-        if a.dtype.kind == "O":  # numbers in objects: NaN equals NaN only as floats
+        numbers_in_objects = a.dtype.kind == "O" and all(isinstance(v, float | int) for v in a.flat)
+        if numbers_in_objects:  # NaN equals NaN only as floats
             assert all(type(u) is type(v) for u, v in zip(a.flat, b.flat, strict=True))
             a, b = a.astype(np.float64), b.astype(np.float64)
         np.testing.assert_array_equal(a, b)  # NaN equal NaN here
@@ -356,12 +357,15 @@ def _check_call(name, make, X, y, bad) -> None:
     assert type(X_res) is type(X) and type(y_res) is type(y), name
     if isinstance(X, torch.Tensor):
         assert X_res.dtype == X.dtype and X_res.device == X.device, name
-        assert not X_res.requires_grad and not y_res.requires_grad, name  # detached
+        assert not X_res.requires_grad, name  # detached
+        assert not getattr(y_res, "requires_grad", False), name
     elif hasattr(X, "columns"):
         assert list(X_res.columns) == list(X.columns), name
         assert list(X_res.dtypes) == list(X.dtypes) or name == "ClusterCentroids", name
-    elif X.dtype.kind == "O":  # rows picked from X keep it; rows computed are float64
-        assert X_res.dtype in (X.dtype, np.float64), name
+    elif X.dtype.kind == "O":  # read as float64, as there (rows only indexed, and
+        # SMOTENC's / SMOTEN's tables of categories, keep their objects)
+        kept = name in _INDEX_ONLY or name in ("SMOTENC", "SMOTEN")
+        assert X_res.dtype == (X.dtype if kept else np.float64), name
     elif not (name == "ClusterCentroids" and X.dtype.kind == "i"):  # float64 centroids there
         assert X_res.dtype in (X.dtype, X.dtype.newbyteorder("=")), name  # native order
     rows = _as_float64(X_res)

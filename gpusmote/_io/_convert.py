@@ -357,6 +357,14 @@ class SamplerData:
                 return arr
         return self.X.numpy()
 
+    def rows_to_take(self):
+        """What `Kept` takes the output rows from: the user's container, except numbers
+        in an object array, taken from the float64 values read (as imbalanced-learn's
+        validation gives them)."""
+        if self.x_kind == "ndarray" and self.X_in.dtype.kind == "O":
+            return self.X.numpy()
+        return self.X_in
+
     def x_buffer(self, n_rows: int, *, with_input: bool = True, floating: bool = False):
         """``(buffer, writable tensor view)``: the input's rows first, then ``n_rows`` to fill.
 
@@ -481,6 +489,9 @@ class LabelsOnly(SamplerData):
         self.X = torch.empty((self.n, 0), device=X.device if self.x_kind == "tensor" else "cpu")
         self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
         self._labels_for_rows(y)
+
+    def rows_to_take(self):
+        return self.X_in  # never read: any objects (strings, NaN) pass as they are
 
 
 def _copy_rows(dst: np.ndarray, src: np.ndarray) -> None:

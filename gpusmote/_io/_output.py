@@ -28,7 +28,7 @@ class Kept:
 
     def output(self, data: SamplerData):
         idx, reset = self.indices, self.reset_index
-        return take_rows(data.X_in, idx, reset_index=reset), take_rows(
+        return take_rows(data.rows_to_take(), idx, reset_index=reset), take_rows(
             data.y_in, idx, reset_index=reset
         )
 

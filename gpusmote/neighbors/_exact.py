@@ -72,9 +72,13 @@ class Problem:
     """One search: original data, its centred/scaled working form and the error model.
 
     ``X`` (n, d) and ``Y`` (m, d) are the caller's tensors on the compute device, never
-    written. Working coordinates are ``(row - mean) * scale`` in ``cdtype``: centring
+    written. Working coordinates are ``(row - mean) * 2**shift`` in ``cdtype``: centring
     removes the offset that makes ``|x|^2 - 2 x.y`` cancel, and a power-of-two scale
-    (exact) keeps squares of 1e30-sized values from overflowing float32.
+    (exact) takes the spread near 1, so that squares of 1e30-sized values do not
+    overflow float32 and those of 1e-30-sized ones do not underflow it. Refinement
+    measures true distances from the original values times `unit`, another power of
+    two (1 but for tiny or huge data, `refine_unit`): the same neighbours at every
+    magnitude, denormals included.
     """
 
     def __init__(self, X, Y, k: int, exclude_self: bool, budget: int, kc: int, stats=None):
@@ -105,8 +109,15 @@ class Problem:
                     f"values up to {largest:.3g}",
                 )
             )
-        self.scale = _pow2_scale(spread)
-        self.mean64 = mean * self.scale
+        # the scale 2**shift takes the spread to [0.5, 1); it may lie beyond float64's
+        # range (denormal data), so it is applied in steps, each exact
+        self.shift = pow2_shift(spread)
+        # refinement's unit (`refine_unit`), and the factor from its squared distances
+        # to working units (always within range)
+        self.unit_shift = refine_unit(spread)
+        self.unit = math.ldexp(1.0, self.unit_shift)
+        self.to_work = math.ldexp(1.0, 2 * (self.shift - self.unit_shift))
+        self.mean64 = _times_pow2(mean, self.shift)
         self.set_score_dtype(self.cdtype)
 
     def set_score_dtype(self, dtype: torch.dtype, *, sliced: bool = False) -> None:
@@ -141,14 +152,28 @@ class Problem:
         mean = self.scaled_mean if dtype == self.cdtype else self.scaled_mean32
         # scaled first: a power of two is exact, so this is (row - mean) * scale, rounding
         # for rounding, without row - mean overflowing float32 near its largest values
-        torch.mul(rows.to(dtype), self.scale, out=out)
+        steps = _pow2_steps(self.shift, dtype)
+        torch.mul(rows.to(dtype), steps[0], out=out)
+        for f in steps[1:]:
+            out.mul_(f)
         return out.sub_(mean[features])
 
     def work64(self, src: torch.Tensor, rows) -> torch.Tensor:
         """Rows ``rows`` (a slice or int64 indices) of ``src`` in float64 working
         coordinates, shape (r, d); a fresh tensor (the caller's data is never written)."""
         out = src[rows].to(torch.float64, copy=isinstance(rows, slice))
-        return out.mul_(self.scale).sub_(self.mean64)
+        return _times_pow2(out, self.shift, out=out).sub_(self.mean64)
+
+    def gathered64(self, src: torch.Tensor, rows) -> torch.Tensor:
+        """Rows ``rows`` (int64 indices, any shape) of ``src`` in float64 refinement
+        units (original values times `unit`): a fresh tensor, shape ``rows.shape + (d,)``."""
+        out = src[rows].to(torch.float64)
+        return out if self.unit == 1.0 else out.mul_(self.unit)
+
+    def distances(self, d2: torch.Tensor) -> torch.Tensor:
+        """Euclidean distances in original units from squared ones in refinement units."""
+        dist = d2.sqrt()
+        return dist if self.unit == 1.0 else dist.div_(self.unit)
 
     def slack(self, y_norm: torch.Tensor, x_max: float, d2_k=None, *, units=None) -> torch.Tensor:
         """Bound on the error of a rounded squared distance in working coordinates, for
@@ -182,16 +207,64 @@ class Problem:
         return lambda d2_k: self.slack(y_norm, x_max, d2_k, units=units)
 
 
-# Refinement squares float64 differences of original values: 2**500 keeps
-# (2 * spread)**2 * d finite up to 2**21 features. float32 data cannot get there.
+# Refinement in original units squares float64 differences: 2**500 keeps
+# (2 * spread)**2 * d finite up to 2**21 features (beyond, a clear error; tiny data is
+# refined scaled up, `refine_unit`). float32 data cannot get there.
 _MAX_SPREAD = {torch.float64: 2.0**500, torch.float32: float("inf")}
+# Spreads (of the data's values around their means, or sparse values' largest
+# magnitude) of exponent in (_UNIT_LOW, _UNIT_HIGH] are refined in original units:
+# differences down to 2**-255 of the spread square to normal numbers, and the largest
+# squares, summed over up to 2**21 features, stay finite. Beyond, `refine_unit` scales.
+_UNIT_LOW, _UNIT_HIGH = -256, 500
 
 
-def _pow2_scale(spread: float) -> float:
+def pow2_shift(spread: float) -> int:
+    """``s`` such that ``spread * 2**s`` lies in [0.5, 1) (0 for 0): the working scale,
+    over the whole finite range, denormals included."""
     if not spread > 0 or spread == float("inf"):
-        return 1.0
+        return 0
     _mantissa, exp = math.frexp(spread)
-    return math.ldexp(1.0, -exp)
+    return -exp
+
+
+def refine_unit(spread: float) -> int:
+    """The exponent ``u`` of the power of two by which the original values are
+    multiplied (exactly) before their differences are squared, so that squared distances
+    neither underflow (tiny data: squares of differences below about 1e-154 are
+    denormal, or 0) nor overflow (huge data). 0 (original units) for ordinary
+    magnitudes, so that the distances are the naive float64 ones, rounding for
+    rounding. Beyond, the spread is taken to about 2**500, as high as squares allow
+    (the most room below for small differences), with 2**1023 at most for denormal
+    data (whose steps of 2**-1074 become 2**-51)."""
+    if not spread > 0 or spread == float("inf"):
+        return 0
+    _mantissa, exp = math.frexp(spread)
+    if _UNIT_LOW < exp <= _UNIT_HIGH:
+        return 0
+    return min(_UNIT_HIGH - exp, 1023)
+
+
+def _pow2_steps(shift: int, dtype: torch.dtype) -> tuple[float, ...]:
+    """Powers of two, each a normal number of ``dtype``, whose product is ``2**shift``."""
+    # 2**126 for float32 (and the 16-bit types, whose products run in float32)
+    most = 1022 if dtype == torch.float64 else 126
+    steps = []
+    while abs(shift) > most:
+        step = most if shift > 0 else -most
+        steps.append(math.ldexp(1.0, step))
+        shift -= step
+    steps.append(math.ldexp(1.0, shift))
+    return tuple(steps)
+
+
+def _times_pow2(t: torch.Tensor, shift: int, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``t * 2**shift`` (float64), exact wherever the result is a normal number; into
+    ``out`` (which may be ``t``) when given."""
+    steps = _pow2_steps(shift, torch.float64)
+    out = torch.mul(t, steps[0], out=out) if out is not None else t * steps[0]
+    for f in steps[1:]:
+        out.mul_(f)
+    return out
 
 
 def _column_stats(X: torch.Tensor, chunk: int):
@@ -286,7 +359,7 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
 
     ``queries``: (r,) int64 rows of Y; ``cand``: (r, c) int64 indices into X; ``rows``
     queries at a time (memory). Returns ``(d2, idx)``, both (r, c), d2 float64 in
-    original units.
+    refinement units (`Problem.unit`: original units but for tiny or huge data).
     """
     r, c = cand.shape
     d = P.d
@@ -302,8 +375,8 @@ def refine(P: Problem, queries: torch.Tensor, cand: torch.Tensor, rows: int):
         for f0 in range(0, d, width):
             # whole rows gather contiguously; a slice of columns first, then its rows
             X, Y = (P.X, P.Y) if width == d else (P.X[:, f0 : f0 + width], P.Y[:, f0 : f0 + width])
-            y = Y[q].to(torch.float64)
-            diff = X[cc].to(torch.float64)
+            y = P.gathered64(Y, q)
+            diff = P.gathered64(X, cc)
             diff.sub_(y[:, None, :])
             d2[a:b] += diff.square_().sum(-1)
     return order_rows(d2, cand)
@@ -336,7 +409,7 @@ def certified(P: Problem, d2_k: torch.Tensor, threshold: torch.Tensor, slack):
     its rounding-error bound, or a function of the k-th squared distances in working
     units giving it (`Problem.slack_at`).
     """
-    d2_k = d2_k * (P.scale * P.scale)
+    d2_k = d2_k * P.to_work
     if callable(slack):
         slack = slack(d2_k)
     return threshold - slack > d2_k * (1.0 + 1e-12)
@@ -346,12 +419,13 @@ def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
     """The k nearest rows of X for queries ``rows`` that failed the certificate, by
     (distance, index), without sorting whole rows.
 
-    ``d2_k`` (r,) float64: each query's k-th true squared distance among its candidates,
-    an upper bound on its true k-th. Float64 products find every row of X whose score
-    is within their rounding bound of it: a superset of the rows as near as the k-th
-    (the tie set, for duplicates and integer grids, and the near-misses of rounded
-    scores). Only those are measured by float64 differences and ordered. Returns
-    ``(d2, idx)``, both (r, k), d2 in original units.
+    ``d2_k`` (r,) float64: each query's k-th true squared distance among its candidates
+    (refinement units), an upper bound on its true k-th. Float64 products find every
+    row of X whose score is within their rounding bound of it: a superset of the rows
+    as near as the k-th (the tie set, for duplicates and integer grids, and the
+    near-misses of rounded scores). Only those are measured by float64 differences and
+    ordered. Returns
+    ``(d2, idx)``, both (r, k), d2 in refinement units.
     """
     k, n, d, dev = P.k, P.n, P.d, P.device
     r = rows.numel()
@@ -365,7 +439,7 @@ def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
         q = rows[a : a + plan.query_tile]
         yw = P.work64(P.Y, q)
         y_norm = sq_norms(yw)
-        d2w = d2_k[a : a + q.numel()] * (P.scale * P.scale)
+        d2w = d2_k[a : a + q.numel()] * P.to_work
         bound = d2w * (1.0 + 1e-12) + P.slack(y_norm, x_max, d2w, units=FLOAT64)
         run_d = torch.full((q.numel(), k), float("inf"), dtype=torch.float64, device=dev)
         run_i = torch.full((q.numel(), k), -1, dtype=torch.int64, device=dev)
@@ -395,8 +469,8 @@ def _merge_measured(P: Problem, q, hits, c0: int, run_d, run_i):
     query, then ascending column, after every column held by the running set."""
     k = P.k
     qi, cols = hits[:, 0], hits[:, 1] + c0
-    diff = P.X[cols].to(torch.float64)
-    diff.sub_(P.Y[q[qi]].to(torch.float64))
+    diff = P.gathered64(P.X, cols)
+    diff.sub_(P.gathered64(P.Y, q[qi]))
     d2 = diff.square_().sum(-1)
     del diff
     rows, vals, idx = pad_by_query(qi, d2, cols, run_d, run_i)
@@ -440,7 +514,7 @@ def finish(P: Problem, tiles, refine_rows: int):
         r = cand.shape[0]
         d2, idx = refine(P, torch.arange(q0, q0 + r, device=P.device), cand, refine_rows)
         advance(r)
-        dist[q0 : q0 + r] = d2[:, :k].sqrt()
+        dist[q0 : q0 + r] = P.distances(d2[:, :k])
         ind[q0 : q0 + r] = idx[:, :k]
         bad = (~certified(P, d2[:, k - 1], threshold, slack)).nonzero().squeeze(1)
         if bad.numel():
@@ -457,6 +531,6 @@ def finish(P: Problem, tiles, refine_rows: int):
         rows, d2_k = torch.cat(redo), torch.cat(redo_d2)
         logger.debug("%d of %d query rows rechecked by direct float64 search", rows.numel(), P.m)
         d2, idx = tie_finish(P, rows, d2_k)
-        dist[rows] = d2.sqrt().to(P.out_dtype)
+        dist[rows] = P.distances(d2).to(P.out_dtype)
         ind[rows] = idx
     return dist, ind

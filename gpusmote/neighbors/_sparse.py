@@ -30,6 +30,7 @@ from .._io import _sparse as _sparse_io
 from .._io._sparse import SparseRows, _quiet_ctx, pair_sq_dist
 from .._progress import advance, expect, phase
 from .._validation import fmt_error
+from ._exact import refine_unit
 
 __all__ = ["sparse_kneighbors"]
 
@@ -58,6 +59,12 @@ def sparse_kneighbors(
     n, d = X.shape
     # every row for itself (TomekLinks, a class's graph): the queries are X, not a copy
     every_row = own is not None and own.numel() == n and bool((own == torch.arange(n)).all())
+    # tiny or huge values: scores, norms and measured distances in units of a power of
+    # two (exact), where their squares neither underflow nor overflow
+    unit = math.ldexp(1.0, refine_unit(max(X.max_abs(), 0.0 if Y is None else Y.max_abs())))
+    if unit != 1.0:
+        X = _scaled(X, unit)
+        Y = None if Y is None else _scaled(Y, unit)
     Q = X if every_row else X[own] if own is not None else Y
     m = Q.shape[0]
     available = n - (own is not None)
@@ -142,8 +149,16 @@ def sparse_kneighbors(
     dist = None
     if return_distance:
         dist = torch.cat([p[0] for p in parts]) if parts else torch.zeros((0, k))
-        dist = dist.to(torch.float64).sqrt_().to(out_dtype)
+        dist = dist.to(torch.float64).sqrt_()
+        dist = (dist if unit == 1.0 else dist.div_(unit)).to(out_dtype)
     return dist, ind, {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
+
+
+def _scaled(rows: SparseRows, unit: float) -> SparseRows:
+    """``rows`` times the power of two ``unit``, float64 values (a copy)."""
+    if rows.device.type == "cpu" and not _sparse_io._TORCH_PATHS:
+        return SparseRows.from_scipy(rows.to(torch.float64).to_scipy() * unit)
+    return SparseRows(rows.crow, rows.col, rows.val.to(torch.float64) * unit, rows.shape)
 
 
 def _symmetric_pays(X: SparseRows, budget: int) -> bool:

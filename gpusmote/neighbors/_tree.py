@@ -82,17 +82,20 @@ def tree_bytes(n: int, m: int, d: int, kc: int) -> int:
     return n * (d * 8 + 24) + tile * (d * 8 + (kc + 1) * 16 * 2)
 
 
-def _host64(src: torch.Tensor, a: int, b: int) -> np.ndarray:
-    return np.ascontiguousarray(src[a:b].to(torch.float64).cpu().numpy())
+def _host64(src: torch.Tensor, a: int, b: int, unit: float = 1.0) -> np.ndarray:
+    out = np.ascontiguousarray(src[a:b].to(torch.float64).cpu().numpy())
+    # a new array: ``out`` may be the caller's own float64 rows
+    return out if unit == 1.0 else out * unit
 
 
 class TreeIndex:
-    """A cKDTree over the float64 values of ``X`` (n, d), queried with `cpu_workers`
-    threads."""
+    """A cKDTree over the float64 values of ``X`` (n, d) times ``unit`` (refinement's
+    power of two, `Problem.unit`: the tree's squared distances underflow on tiny data
+    as the naive ones do), queried with `cpu_workers` threads."""
 
-    def __init__(self, X: torch.Tensor):
+    def __init__(self, X: torch.Tensor, unit: float = 1.0):
         spatial = import_scipy_spatial()
-        self.X64 = _host64(X, 0, X.shape[0])
+        self.X64 = _host64(X, 0, X.shape[0], unit)
         # leaves of 32 and sliding-midpoint splits: the fastest build + query measured on
         # page_blocks0, the credit-card-shaped table and 4 normal features (within 15 %)
         self.tree = spatial.cKDTree(self.X64, leafsize=32, balanced_tree=False)
@@ -124,15 +127,14 @@ def tree_candidates(P: Problem, index: TreeIndex | None = None):
     root and back), for the tree's value and for refinement's alike. ``index``: a tree
     already built over ``P.X``.
     """
-    index = TreeIndex(P.X) if index is None else index
+    index = TreeIndex(P.X, P.unit) if index is None else index
     extra = int(P.exclude_self)
     kq = tree_width(P)
     every_row_is_candidate = kq >= P.n
     rel = 2.0 * (P.d + 6) * 2.0**-53 * 2.0  # both sides' rounding, doubled for safety
-    scale2 = P.scale * P.scale
     for q0 in range(0, P.m, TREE_QUERY_TILE):
         q1 = min(P.m, q0 + TREE_QUERY_TILE)
-        queries = index.X64[q0:q1] if P.same else _host64(P.Y, q0, q1)
+        queries = index.X64[q0:q1] if P.same else _host64(P.Y, q0, q1, P.unit)
         dist, ind = index.query(queries, kq)
         dist = torch.from_numpy(dist).to(P.device)
         ind = torch.from_numpy(ind).to(P.device)
@@ -140,7 +142,7 @@ def tree_candidates(P: Problem, index: TreeIndex | None = None):
             threshold = torch.full((q1 - q0,), float("inf"), dtype=torch.float64, device=P.device)
             slack = torch.zeros_like(threshold)
         else:
-            threshold = dist.amax(1).square() * scale2
+            threshold = dist.amax(1).square() * P.to_work
             slack = threshold * rel
         if extra:
             ind = drop_own(ind, torch.arange(q0, q1, device=P.device))
@@ -230,8 +232,8 @@ def race_tree(P: Problem) -> TreeIndex | None:
     pos = torch.arange(q.numel(), device=P.device)
     q = q[torch.argsort((pos % step) * q.numel() + pos)]
     t0 = time.perf_counter()
-    index = TreeIndex(P.X)
-    queries = index.X64[q.cpu().numpy()] if P.same else _host64(P.Y[q], 0, q.numel())
+    index = TreeIndex(P.X, P.unit)
+    queries = index.X64[q.cpu().numpy()] if P.same else _host64(P.Y[q], 0, q.numel(), P.unit)
     kq = tree_width(P)
     build = time.perf_counter() - t0
     threads = cpu_workers()

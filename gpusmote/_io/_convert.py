@@ -433,7 +433,7 @@ class SamplerData:
             dtypes = list(self.X_in.dtypes) if self.X_in is not None else self._x_spec[1]
             if floating:
                 dtypes = [np.dtype(np.float64)] * len(dtypes)
-            X_out = restore_frame(X_buf, self.columns, dtypes)
+            X_out = restore_frame(X_buf, self.columns, dtypes, head=self.X_in)  # exact ints
         elif self.x_kind == "list":
             X_out = X_buf.tolist()
         else:

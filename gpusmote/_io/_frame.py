@@ -15,7 +15,9 @@ integer columns are truncated toward zero, as numpy's cast (and imbalanced-learn
 output) does, also for nullable integers, which pandas would refuse to cast; bool
 columns are True where the value is not 0; a category column whose new values are
 not among its categories becomes its categories' numeric dtype instead of holding
-NaN.
+NaN. Given the input frame as ``head``, the input's own rows of every column that is
+not plain float come from it, not from the numbers the search read: an ``int64``,
+``uint64`` or ``Int64`` value above 2**53 has no float64 that holds it.
 """
 
 from __future__ import annotations
@@ -105,16 +107,23 @@ def _first_non_number(column):
     return None
 
 
-def restore_frame(values: np.ndarray, columns, dtypes):
+def restore_frame(values: np.ndarray, columns, dtypes, *, head=None):
     """A DataFrame of ``values`` with columns ``columns`` of the input dtypes ``dtypes``
-    (a sequence, one per column; see the module's rules)."""
+    (a sequence, one per column; see the module's rules). ``head``: the input frame,
+    whose rows are the first ``len(head)`` of ``values``; the columns that float64
+    could have rounded take those rows from it, exactly."""
     import pandas as pd
     from pandas.api import types
 
     frame = pd.DataFrame(values, columns=columns)
+    if head is not None and len(head) > len(frame):
+        head = None
     for j, dtype in enumerate(dtypes):
         col = frame.iloc[:, j]
         if isinstance(dtype, np.dtype) and dtype == col.dtype:
+            continue
+        if head is not None and head.dtypes.iloc[j] == dtype:
+            frame.isetitem(j, _with_head(col, head.iloc[:, j], dtype))
             continue
         if isinstance(dtype, pd.CategoricalDtype):
             inside = col.isin(dtype.categories) | col.isna()
@@ -127,3 +136,20 @@ def restore_frame(values: np.ndarray, columns, dtypes):
             col = np.trunc(col)
         frame.isetitem(j, col.astype(dtype))
     return frame
+
+
+def _with_head(col, original, dtype):
+    """Column ``col`` of the output (float64 values) in ``dtype``, its first
+    ``len(original)`` rows taken from the input's column ``original`` as they are."""
+    import pandas as pd
+
+    n = len(original)
+    if isinstance(dtype, np.dtype):  # plain integers and bool: one array
+        out = np.empty(len(col), dtype=dtype)
+        out[:n] = original.to_numpy()
+        out[n:] = restore_frame(col.to_numpy()[n:, None], [col.name], [dtype]).iloc[:, 0]
+        return pd.Series(out, name=col.name)
+    new = restore_frame(col.to_numpy()[n:, None], [col.name], [dtype]).iloc[:, 0]
+    if new.dtype != dtype:  # category whose new values are not categories: numbers
+        original = original.astype(new.dtype)
+    return pd.concat([original, new], ignore_index=True)

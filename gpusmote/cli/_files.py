@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,16 +261,21 @@ def _alive(pid: int) -> bool:
 
 
 class atomic_output:
-    """A temporary file beside ``path`` (``tmp``), renamed onto it by `commit`.
+    """A temporary file beside ``path`` (``tmp``), put in its place by `commit`.
 
     The caller writes ``tmp`` and calls `commit` on success, `discard` on any failure (an
     exception, Ctrl-C, SIGTERM: see `gpusmote.cli.main`), so ``path`` is either the
     complete new file or untouched.
     The temporary file is named ``.NAME.PID.XXXX.part<suffix>``: a later run removes the
-    ones whose process is gone (a ``kill -9``). An existing ``path`` is kept unless
-    ``force``; a replaced file keeps its mode; a symbolic link is followed (the file it
+    ones whose process is gone (a ``kill -9``). An existing ``path`` is refused unless
+    ``force``: here, and again by `commit`, whose last step cannot replace a file (a hard
+    link, which fails where the name exists), so of concurrent runs to one output one
+    wins and the others fail, and a file created meanwhile is kept. With ``force``, a
+    replaced file is a new file (hard links to the old one keep the old data) that
+    keeps the old one's mode, less setuid and setgid where its owner or group changes
+    (root replacing another user's file); a symbolic link is followed (the file it
     points to is replaced), a dangling one refused. The data reach the disk (fsync)
-    before the rename.
+    before the file takes the name.
     """
 
     def __init__(self, path: Path, *, force: bool, suffix: str | None = None, param="output"):
@@ -284,11 +291,12 @@ class atomic_output:
         if path.is_dir():
             raise InputError(f"{path} is a folder; the {param} must be a file name")
         if path.exists() and not force:
-            raise InputError(f"{path} exists; pass --force to replace it")
+            raise _exists(path)
         if not path.parent.is_dir():
             raise InputError(f"{path.parent}: no such folder for the {param}")
-        self.path = path
-        self.mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        self.path, self.force = path, force
+        self.old = path.stat() if path.exists() else None  # the file a --force replaces
+        self.placed = None  # (st_dev, st_ino) of the file `commit` put at ``path``
         if suffix is None:
             suffix = next(s for s, f in FORMATS.items() if f == detect_format(path))
         self.stale = self._remove_stale(suffix)
@@ -314,28 +322,89 @@ class atomic_output:
                     pass
         return removed
 
-    def commit(self) -> None:
-        """fsync, give the file its mode and rename it onto ``path``."""
-        with open(self.tmp, "rb") as f:
-            os.fsync(f.fileno())
-        if self.mode is None:
+    def _mode(self) -> int:
+        """The mode the new file gets: a new file's (umask), or the replaced file's."""
+        if self.old is None:
             umask = os.umask(0)
             os.umask(umask)
-            mode = 0o666 & ~umask  # mkstemp made it private; give it a new file's mode
+            return 0o666 & ~umask  # mkstemp made it private; give it a new file's mode
+        mode = stat.S_IMODE(self.old.st_mode)  # a replaced file keeps its mode (0600 stays)
+        mine = os.stat(self.tmp)
+        if self.old.st_uid != mine.st_uid:  # as chown does: no setuid/setgid for a new owner
+            mode &= ~(stat.S_ISUID | stat.S_ISGID)
+        elif self.old.st_gid != mine.st_gid:
+            mode &= ~stat.S_ISGID
+        return mode
+
+    def commit(self) -> None:
+        """fsync, give the file its mode and put it at ``path``: without ``force`` only
+        where no file has that name, checked and taken in one step."""
+        with open(self.tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.chmod(self.tmp, self._mode())
+        mine = os.stat(self.tmp)
+        if self.force:
+            os.replace(self.tmp, self.path)
         else:
-            mode = self.mode  # a replaced file keeps its mode (0600 stays private)
-        os.chmod(self.tmp, mode)
-        os.replace(self.tmp, self.path)
+            self._place()
+        self.placed = (mine.st_dev, mine.st_ino)
         try:
             fd = os.open(self.path.parent, os.O_RDONLY)
         except OSError:
             return
         try:
-            os.fsync(fd)  # the rename itself reaches the disk
+            os.fsync(fd)  # the new name itself reaches the disk
         except OSError:
             pass
         finally:
             os.close(fd)
 
-    def discard(self) -> None:
+    def _place(self) -> None:
+        """``tmp`` at ``path`` unless a file has that name (a race lost: an `InputError`)."""
+        try:
+            os.link(self.tmp, self.path)  # fails, atomically, where the name exists
+        except FileExistsError:
+            raise _exists(self.path) from None
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            # No hard links here (FAT, some network and FUSE file systems): claim the
+            # name with an exclusive create, then rename onto the claim. Only a writer
+            # that replaces files regardless could come between the two.
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                raise _exists(self.path) from None
+            try:
+                os.replace(self.tmp, self.path)
+            except BaseException:
+                self.path.unlink(missing_ok=True)  # the empty claim
+                raise
+            return
         self.tmp.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Remove the temporary file; and a file `commit` created at ``path``, where a
+        later step of the same run failed (a replaced file cannot come back)."""
+        self.tmp.unlink(missing_ok=True)
+        if self.placed is None or self.old is not None:
+            return
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self.placed:
+                self.path.unlink()
+        except OSError:
+            pass
+        self.placed = None
+
+
+# os.link's errors where the file system has no hard links
+_NO_LINKS = {
+    getattr(errno, name)
+    for name in ("EPERM", "EOPNOTSUPP", "ENOTSUP", "ENOSYS", "EMLINK", "EACCES")
+    if hasattr(errno, name)
+}
+
+
+def _exists(path: Path) -> InputError:
+    return InputError(f"{path} exists; pass --force to replace it")

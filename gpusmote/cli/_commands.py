@@ -101,12 +101,21 @@ def demo(args) -> int:
 def resample(args) -> int:
     import os
 
+    from .._validation import parse_memory
     from ..over_sampling import SMOTE
-    from ._files import InputError, atomic_output, detect_format, read_table, write_table
+    from ._files import (
+        InputError,
+        atomic_output,
+        check_output,
+        check_writer,
+        read_table,
+        write_table,
+    )
 
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     out_path, in_path = Path(args.output), Path(args.input)
-    detect_format(out_path)
+    check_writer(out_path)  # a known format, and pandas / pyarrow where it needs them
+    max_decompressed = parse_memory(args.max_decompressed, "--max-decompressed")
     if args.plot is not None:
         from ._plot import check_plot_path
 
@@ -120,7 +129,10 @@ def resample(args) -> int:
             outputs.append(
                 atomic_output(plot_path, force=args.force, suffix=plot_path.suffix, param="plot")
             )
-        table = read_table(in_path, args.target, drop=args.drop, ids=args.id)
+        table = read_table(
+            in_path, args.target, drop=args.drop, ids=args.id, max_decompressed=max_decompressed
+        )
+        check_output(table, out_path)  # text labels into .npy, --id into arrays: not after
         strategy = _strategy_for(args.sampling_strategy, table)
         seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
         sampler = {"smote": SMOTE}[args.method](
@@ -177,12 +189,10 @@ def _strategy_for(spec, table):
 
 
 def _values(a):
-    """A column, array or tensor as a host numpy array."""
-    import numpy as np
+    """A column, array or tensor (sparse and bfloat16 ones too) as a host numpy array."""
+    from ._files import _numpy
 
-    if hasattr(a, "to_numpy"):
-        return a.to_numpy()
-    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+    return a.to_numpy() if hasattr(a, "to_numpy") else _numpy(a)
 
 
 def _plot_inputs(table, X_res, y_res):

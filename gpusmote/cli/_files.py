@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import errno
+import gzip
+import io
 import os
+import re
 import stat
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["FORMATS", "Table", "detect_format", "read_table", "write_table", "atomic_output"]
+__all__ = [
+    "FORMATS",
+    "Table",
+    "detect_format",
+    "check_writer",
+    "check_output",
+    "read_table",
+    "write_table",
+    "atomic_output",
+    "available_memory",
+]
 
 FORMATS = {
     ".csv": "csv",
@@ -47,6 +61,27 @@ def _pandas():
     return pd
 
 
+def _parquet_engine() -> None:
+    for engine in ("pyarrow", "fastparquet"):
+        try:
+            __import__(engine)
+            return
+        except ModuleNotFoundError:
+            pass
+    raise InputError(
+        'Parquet files need pyarrow: pip install "gpusmote[pandas]" (or use .csv files)'
+    )
+
+
+def check_writer(path: Path) -> None:
+    """What writing ``path`` needs (pandas, a Parquet engine), before any work."""
+    fmt = detect_format(path)
+    if fmt in ("csv", "csv.gz", "parquet"):
+        _pandas()
+    if fmt == "parquet":
+        _parquet_engine()
+
+
 @dataclass
 class Table:
     """Features and labels, and where the label column sits in the file's layout."""
@@ -59,23 +94,24 @@ class Table:
     ids: object = None  # DataFrame of --id columns (frame layout), kept out of X
 
 
-def read_table(path: Path, target: str, *, drop=(), ids=()) -> Table:
+def read_table(path: Path, target: str, *, drop=(), ids=(), max_decompressed=None) -> Table:
     """The table in ``path`` (format from the extension), checked: rows present, at least
     two classes, numeric and finite features. ``drop``: columns left out of the features
-    and the output; ``ids``: columns left out of the features, kept in the output."""
+    and the output; ``ids``: columns left out of the features, kept in the output.
+    ``max_decompressed``: the most bytes a ``.csv.gz`` may decompress to (default: the
+    memory available)."""
     fmt = detect_format(path)
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a file")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    _regular_file(path)
     if (drop or ids) and fmt not in ("csv", "csv.gz", "parquet"):
         raise InputError("--drop and --id name columns of a CSV or Parquet file")
     try:
         if fmt in ("csv", "csv.gz", "parquet"):
             pd = _pandas()
-            frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+            if fmt == "parquet":
+                _parquet_engine()
+                frame = pd.read_parquet(path)
+            else:
+                frame = _read_csv(pd, path, fmt, target, list(drop), list(ids), max_decompressed)
             return _checked(_from_frame(frame, target, list(drop), list(ids)), path)
         if fmt == "npy":
             return _checked(_from_array(np.load(path, allow_pickle=False), target), path)
@@ -83,9 +119,15 @@ def read_table(path: Path, target: str, *, drop=(), ids=()) -> Table:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
         else:
-            arrays = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch's note that sparse CSR is in beta
+                warnings.filterwarnings("ignore", message=".*[Ss]parse.*beta")
+                arrays = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(arrays, dict):
                 raise InputError(f"{path}: expected a dict of tensors saved with torch.save")
+            # a tensor saved with requires_grad: its values, outside any graph
+            arrays = {
+                k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in arrays.items()
+            }
     except InputError:
         raise
     except OSError as exc:
@@ -95,6 +137,162 @@ def read_table(path: Path, target: str, *, drop=(), ids=()) -> Table:
             raise InputError(f"{path}: the file is empty (no header, no rows)") from None
         raise InputError(f"{path}: cannot read it as {fmt}: {exc}") from None
     return _checked(_from_arrays(arrays, target, path), path)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _regular_file(path: Path) -> None:
+    """``path`` is a regular file with data. Anything else is refused from its status
+    alone: opening a named pipe would wait for a writer, a device may never end."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((what for test, what in _KINDS if test(st.st_mode)), "not a regular file")
+        raise InputError(
+            f"{path} is {kind}, not a file; the input must be a regular file (save the "
+            "stream to a file first)"
+        )
+    if st.st_size == 0:
+        raise InputError(f"{path}: the file is empty")
+
+
+# pandas' own missing-value words (read_csv's default na_values), for the columns
+# other than --id: an identifier such as "NA" or "null" stays as written
+_NA_WORDS = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+
+def _read_csv(pd, path: Path, fmt: str, target: str, drop, ids, max_decompressed):
+    """A CSV as pandas reads it, except: the target, --drop and --id columns as text
+    (identifiers keep their zeros, labels ``01`` and ``1`` stay two classes; labels
+    written as plain numbers become numbers again in `_labels_as_written`), floats
+    parsed exactly (``round_trip`` before pandas 3); a ``.csv.gz`` through `_Capped`."""
+    texts = [target, *drop, *ids]
+    options = {"dtype": {c: str for c in texts}}
+    if int(pd.__version__.split(".")[0]) < 3:  # pandas 3's default parser is exact
+        options["float_precision"] = "round_trip"
+    if ids:
+        header = pd.read_csv(path, nrows=0).columns
+        options["keep_default_na"] = False
+        options["na_values"] = {str(c): _NA_WORDS for c in header if str(c) not in ids}
+    if fmt == "csv.gz":
+        limit, default = (
+            (available_memory(), True) if max_decompressed is None else (max_decompressed, False)
+        )
+        with gzip.open(path, "rb") as raw:
+            source = raw if limit is None else io.BufferedReader(_Capped(raw, limit, path, default))
+            frame = pd.read_csv(source, **options)
+    else:
+        frame = pd.read_csv(path, **options)
+    if target in frame.columns:
+        frame[target] = _labels_as_written(pd, frame[target])
+    return frame
+
+
+class _Capped(io.RawIOBase):
+    """A decompressing stream that stops with an `InputError` past ``limit`` bytes, so a
+    small file that expands to more than the memory (a compressed-file bomb) is refused
+    while it is read, not by the system's out-of-memory killer."""
+
+    def __init__(self, raw, limit: int, path: Path, default: bool):
+        self.raw, self.limit, self.path, self.default = raw, limit, path, default
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        self.count += len(data)
+        if self.count > self.limit:
+            why = "the memory available" if self.default else "the --max-decompressed limit"
+            raise InputError(
+                f"{self.path} decompresses to more than {_size(self.limit)}, {why}; pass "
+                "--max-decompressed SIZE (such as 64GiB) to read it anyway"
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take: the system's available memory, or
+    less under a cgroup limit (a container's ``--memory``); None where unknown."""
+    found = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 2**60:  # "max" or a huge number: none
+            found.append(max(int(limit) - usage, 0))
+        break
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(found)
+
+
+_PLAIN_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def _labels_as_written(pd, labels):
+    """Labels read as text, as numbers where that loses nothing: every label a plain
+    integer (``7``, ``-3``, not ``07`` or ``+7``), ``True``/``False``, or a float
+    written as Python writes it (``0.5``, ``1.0``). So labels ``0``/``1`` are ints as
+    before (and sort as numbers), while ``01`` and ``1`` stay two classes."""
+    if labels.isna().any():
+        return labels  # `_checked` names the row
+    words = [str(w) for w in pd.unique(labels)]
+    if all(_PLAIN_INT.fullmatch(w) for w in words) and all(
+        -(2**63) <= int(w) < 2**63 for w in words
+    ):
+        return labels.astype(np.int64)
+    if set(words) <= {"True", "False"}:
+        return labels == "True"
+    try:
+        if all(repr(float(w)) == w and np.isfinite(float(w)) for w in words):
+            return labels.astype(np.float64)
+    except ValueError:
+        pass
+    return labels
 
 
 def _from_frame(frame, target: str, drop: list, ids: list) -> Table:
@@ -144,6 +342,9 @@ def _checked(table: Table, path: Path) -> Table:
             else "no labels"
         )
         raise InputError(f"target {table.target!r} holds {what}: resampling needs two or more")
+    if isinstance(table.X, torch.Tensor) and table.X.layout != torch.strided:
+        _check_sparse(table.X)
+        return table
     if hasattr(table.X, "columns"):
         names, values = [str(c) for c in table.X.columns], table.X.to_numpy(dtype=np.float64)
     else:
@@ -161,6 +362,24 @@ def _checked(table: Table, path: Path) -> Table:
             f"data row {row + 1}); fill them, or --drop the column"
         )
     return table
+
+
+def _check_sparse(X: torch.Tensor) -> None:
+    """A sparse tensor's stored values are finite (the first bad one by row, column)."""
+    coo = X.to_sparse_coo().coalesce()
+    values = coo.values()
+    if not values.is_floating_point():
+        return
+    bad = ~torch.isfinite(values)
+    if not bool(bad.any()):
+        return
+    rows, cols = coo.indices()[:, bad]
+    first = int(torch.argmin(rows * X.shape[1] + cols))
+    col = int(cols[first])
+    raise InputError(
+        f"feature column {col} has {int((cols == col).sum())} missing or infinite value(s) "
+        f"(first in data row {int(rows[first]) + 1}); fill them, or --drop the column"
+    )
 
 
 def _missing(a: np.ndarray) -> np.ndarray:
@@ -199,6 +418,53 @@ def _from_arrays(arrays: dict, target: str, path: Path) -> Table:
     return Table(arrays[feature_key], arrays[target], target, [feature_key, target], "arrays")
 
 
+def check_output(table: Table, path: Path) -> None:
+    """Whether ``table``, resampled, can be written to ``path``: checked before the work,
+    so that no run resamples for minutes and then cannot save."""
+    fmt = detect_format(path)
+    check_writer(path)
+    if fmt in ("csv", "csv.gz", "parquet"):
+        return
+    if table.ids is not None:
+        raise InputError(
+            f"--id keeps columns in a CSV or Parquet output; {path} ({fmt}) holds arrays "
+            "only: write .csv or .parquet, or leave out --id"
+        )
+    labels = _label_array(table.y, table.target)
+    if labels.dtype.kind == "U" and fmt in ("npy", "pt"):
+        shown = ", ".join(repr(str(v)) for v in np.unique(labels)[:3])
+        raise InputError(
+            f"target {table.target!r} holds text labels ({shown}, ...); {path.suffix} "
+            "holds numbers only: write .npz, .csv or .parquet, or encode the labels as "
+            "numbers first"
+        )
+
+
+def _label_array(y, target: str) -> np.ndarray:
+    """Labels as a numpy array that `np.save` writes without pickle: text as a
+    fixed-width unicode array (numpy's ``U``), which `np.load` reads back as it is."""
+    y = y.to_numpy() if hasattr(y, "to_numpy") else _numpy(y)
+    if y.dtype.kind != "O":
+        return y
+    if all(isinstance(v, str) for v in y):
+        return y.astype(str)
+    plain = np.array(y.tolist())
+    if plain.dtype.kind == "O":
+        raise InputError(
+            f"target {target!r} mixes label types ({sorted({type(v).__name__ for v in y})}); "
+            "write .csv or .parquet, or make them one type"
+        )
+    return plain
+
+
+def _feature_array(X) -> np.ndarray:
+    """Features as a plain numeric numpy array (nullable pandas columns as float64)."""
+    if hasattr(X, "to_numpy"):
+        out = X.to_numpy()
+        return X.to_numpy(dtype=np.float64, na_value=np.nan) if out.dtype.kind == "O" else out
+    return _numpy(X)
+
+
 def write_table(table: Table, X_res, y_res, path: Path) -> None:
     """Write the resampled table to ``path`` in the format of its extension."""
     fmt = detect_format(path)
@@ -210,8 +476,9 @@ def write_table(table: Table, X_res, y_res, path: Path) -> None:
         else:
             frame.to_csv(path, index=False, compression="gzip" if fmt == "csv.gz" else None)
         return
-    X_np = X_res.to_numpy() if hasattr(X_res, "to_numpy") else _numpy(X_res)
-    y_np = y_res.to_numpy() if hasattr(y_res, "to_numpy") else _numpy(y_res)
+    y_np = _label_array(y_res, table.target)
+    if fmt != "pt":
+        X_np = _feature_array(X_res)
     if fmt == "npy":
         col = int(table.target) if table.layout == "array" else X_np.shape[1]
         dtype = np.result_type(X_np.dtype, y_np.dtype)
@@ -224,13 +491,25 @@ def write_table(table: Table, X_res, y_res, path: Path) -> None:
             np.savez(f, **{feature_key: X_np, table.target: y_np})
     else:
         feature_key = table.columns[0] if table.layout == "arrays" else "X"
-        X_t = X_res.detach().cpu() if isinstance(X_res, torch.Tensor) else torch.from_numpy(X_np)
+        if isinstance(X_res, torch.Tensor):  # its dtype and layout (bfloat16, sparse) kept
+            X_t = X_res.detach().cpu()
+        else:
+            X_t = torch.from_numpy(np.ascontiguousarray(_feature_array(X_res)))
         y_t = y_res.detach().cpu() if isinstance(y_res, torch.Tensor) else torch.from_numpy(y_np)
         torch.save({feature_key: X_t, table.target: y_t}, path)
 
 
 def _numpy(a):
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+    """A host numpy array of ``a``: sparse tensors dense, bfloat16 (which numpy lacks) as
+    float32, exactly."""
+    if not isinstance(a, torch.Tensor):
+        return np.asarray(a)
+    a = a.detach()
+    if a.layout != torch.strided:
+        a = a.to_dense()
+    if a.dtype == torch.bfloat16:
+        a = a.float()
+    return a.cpu().numpy()
 
 
 def _as_frame(pd, table: Table, X_res, y_res):

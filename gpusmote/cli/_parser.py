@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="neighbour engine: auto, torch, kdtree, faiss, faiss-ivf, faiss-hnsw",
     )
+    res.add_argument(
+        "--max-decompressed",
+        metavar="SIZE",
+        help="the most a .csv.gz may decompress to, such as 64GiB (default: the memory "
+        "available), so that a small file that expands past the memory is refused",
+    )
     res.add_argument("--seed", type=int, default=None, help="random seed (default: drawn, printed)")
     res.add_argument("--plot", metavar="FILE", help=PLOT_HELP)
     res.add_argument("--force", action="store_true", help="replace an existing output")

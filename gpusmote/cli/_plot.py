@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = ["plot_resampling", "require_matplotlib", "check_plot_path", "PLOT_FORMATS"]
@@ -56,10 +57,8 @@ def plot_resampling(X, y, X_res, y_res, path, names=None) -> None:
     def label(c):
         return names[c] if names is not None else c
 
-    X = torch.as_tensor(X).detach().cpu().double()
-    X_res = torch.as_tensor(X_res).detach().cpu().double()
-    y = torch.as_tensor(y).cpu()
-    y_res = torch.as_tensor(y_res).cpu()
+    X, X_res, y, y_res = (_host(a) for a in (X, X_res, y, y_res))
+    X, X_res = X.double(), X_res.double()
     mean = X.mean(0)
     _, _, v = torch.linalg.svd(X - mean, full_matrices=False)
     axes = v[:2].T
@@ -88,3 +87,12 @@ def plot_resampling(X, y, X_res, y_res, path, names=None) -> None:
     )
     fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)
+
+
+def _host(a) -> torch.Tensor:
+    """A CPU tensor of ``a``, never over read-only memory (pandas' copy-on-write arrays,
+    which torch warns about); sparse tensors dense."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach()
+        return (a.to_dense() if a.layout != torch.strided else a).cpu()
+    return torch.from_numpy(np.array(a))

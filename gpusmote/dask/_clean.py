@@ -10,7 +10,7 @@ import torch
 
 from .._validation import fmt_error
 from . import _input
-from ._over import device_of
+from ._over import device_of, worker_budget
 
 __all__ = ["Cleaning"]
 
@@ -99,7 +99,7 @@ def knn_block(queries: np.ndarray, rows: np.ndarray, first: int, k: int, search:
         kk,
         Y=torch.from_numpy(queries).to(dev),
         exclude_self=False,
-        **{**search, "device": dev},
+        **{**search, "device": dev, "max_memory": worker_budget(search, dev)},
     )
     return dist.cpu().numpy().astype(np.float64), ind.cpu().numpy() + first
 

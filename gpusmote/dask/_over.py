@@ -140,6 +140,34 @@ def device_of(search: dict) -> torch.device:
     return resolve_device(search["device"])
 
 
+# The share of a dask worker's memory limit a task's search or interpolation may use
+# when the sampler gives no max_memory: the engine's CPU default (256 MiB) is over half
+# a small worker's limit, and the worker restarts at 99 % of it. A sixteenth (30 MiB of
+# a 480 MiB worker) measured the same speed on the example's class, at a peak of +25
+# MiB against +41 for a search block (BENCHMARKS.md, "Dask").
+_WORKER_SHARE = 16
+
+
+def worker_budget(search: dict, dev: torch.device):
+    """``max_memory`` for a task on ``dev``: the sampler's; where it gives none, on the
+    CPU of a dask worker with a memory limit, `_WORKER_SHARE`'s part of that limit (at
+    most the engine's CPU default); else None. The engine is exact at any budget, so
+    the rows do not depend on it."""
+    if search["max_memory"] is not None or dev.type != "cpu":
+        return search["max_memory"]
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):  # not on a distributed worker
+        return None
+    if not limit:
+        return None
+    from .._device import default_memory_budget
+
+    return min(default_memory_budget(dev), int(limit) // _WORKER_SHARE)
+
+
 def neighbour_block(Xc: np.ndarray, a: int, b: int, k: int, search: dict) -> np.ndarray:
     """(b - a, k) nearest rows of the class for its rows a:b, each row's own excluded."""
     from ..neighbors import kneighbors
@@ -147,7 +175,10 @@ def neighbour_block(Xc: np.ndarray, a: int, b: int, k: int, search: dict) -> np.
     dev = device_of(search)
     Xt = torch.from_numpy(Xc).to(dev)
     own = torch.arange(a, b, device=dev)
-    nn = kneighbors(Xt, k, rows=own, return_distance=False, **{**search, "device": dev})
+    budget = worker_budget(search, dev)
+    nn = kneighbors(
+        Xt, k, rows=own, return_distance=False, **{**search, "device": dev, "max_memory": budget}
+    )
     return nn.cpu().numpy()
 
 
@@ -172,22 +203,21 @@ def synthetic_rows(Xc, graph, m: int, key: tuple, search: dict) -> np.ndarray:
     Xt = torch.from_numpy(Xc).to(dev)
     out = torch.empty((m, Xc.shape[1]), dtype=Xt.dtype, device=dev)
     as_tensor = [torch.from_numpy(a).to(dev) for a in (rows, partners, steps)]
-    interpolate_into(Xt, *as_tensor, out, search["max_memory"])
+    interpolate_into(Xt, *as_tensor, out, worker_budget(search, dev))
     return out.cpu().numpy()
 
 
 def to_frame(values: np.ndarray, meta, features, target, label, start: int):
-    """One synthetic partition as a DataFrame like the input's, indexed from ``start``."""
+    """One synthetic partition as a DataFrame like the input's, indexed from ``start``.
+
+    One copy of ``values`` (the feature columns), the label column inserted beside it:
+    building the frame again from its columns was a second copy of the partition."""
     import pandas as pd
 
     m = values.shape[0]
-    feats = restore_frame(values, list(features), [meta.dtypes[c] for c in features])
-    columns = {}
-    for c in meta.columns:
-        if c == target:  # any label dtype: numpy, pandas string, category, nullable
-            columns[c] = pd.Series([label] * m, dtype=meta.dtypes[c])
-        else:
-            columns[c] = feats[c]
-    frame = pd.DataFrame(columns)
+    frame = restore_frame(values, list(features), [meta.dtypes[c] for c in features])
+    # any label dtype: numpy, pandas string, category, nullable
+    labels = pd.Series([label] * m, dtype=meta.dtypes[target])
+    frame.insert(list(meta.columns).index(target), target, labels)
     frame.index = pd.RangeIndex(start, start + m)
     return frame

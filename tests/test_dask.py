@@ -410,3 +410,64 @@ def test_string_labels_and_nullable_columns_from_parquet(client, tmp_path, sampl
         assert got["flag"].dtype == bool and str(got["count"].dtype) == "Int64"
         local, _ = TomekLinks().fit_resample(df[["a", "flag", "count"]], df["label"])
         assert len(local) == len(got)
+
+
+# empty partitions (issue #27) -----------------------------------------------------------
+def _with_empty_partitions(frame):
+    """``frame`` in 4 partitions of which a filter leaves the 2nd and the 4th empty."""
+    ddf = dd.from_pandas(frame, npartitions=4)
+    row = ddf.index.to_series()
+    out = ddf[(row < N // 4) | ((row >= N // 2) & (row < 3 * N // 4))]
+    lengths = [len(p) for p in dask.compute(*out.to_delayed())]
+    assert lengths[1] == lengths[3] == 0 and out.npartitions == 4
+    return out
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        TomekLinks(device="cpu"),
+        EditedNearestNeighbours(device="cpu"),
+        EditedNearestNeighbours(kind_sel="mode", device="cpu"),
+    ],
+    ids=["Tomek", "ENN", "ENN-mode"],
+)
+def test_cleaning_with_empty_partitions_keeps_the_in_process_rows(client, frame, sampler):
+    """An empty partition (as after any filter) contributes no rows and no neighbours:
+    the rows kept are the in-process sampler's on the rows that remain."""
+    ddf = _with_empty_partitions(frame)
+    rest = ddf.compute()
+    features = [c for c in frame.columns if c != "label"]
+    local = type(sampler)(**sampler.get_params())
+    local.fit_resample(rest[features], rest["label"])
+    want = rest.iloc[np.sort(local.sample_indices_)]
+    got = fit_resample(ddf, sampler=sampler, target="label").compute()
+    pd.testing.assert_frame_equal(got, want)
+    # arrays: an empty chunk first and in the middle
+    X, y = rest[features].to_numpy(), rest["label"].to_numpy()
+    chunks = (0, 700, 0, len(y) - 700)
+    X_res, y_res = fit_resample(
+        da.from_array(X, chunks=(chunks, (D,))), da.from_array(y, chunks=(chunks,)), sampler=sampler
+    )
+    np.testing.assert_array_equal(X_res.compute(), X[np.sort(local.sample_indices_)])
+    np.testing.assert_array_equal(y_res.compute(), y[np.sort(local.sample_indices_)])
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [_smote(), RandomOverSampler(random_state=0), RandomUnderSampler(random_state=0)],
+    ids=["SMOTE", "ROS", "RUS"],
+)
+def test_resampling_with_empty_partitions(client, frame, sampler):
+    """The other methods on the same filtered input: balanced, the originals kept."""
+    ddf = _with_empty_partitions(frame)
+    rest = ddf.compute()
+    got = fit_resample(ddf, sampler=sampler, target="label").compute()
+    counts = got["label"].value_counts()
+    assert counts[0] == counts[1]
+    if isinstance(sampler, RandomUnderSampler):
+        assert counts[1] == (rest["label"] == 1).sum()
+        pd.testing.assert_frame_equal(got, rest.loc[got.index])
+    else:
+        assert counts[0] == (rest["label"] == 0).sum()
+        pd.testing.assert_frame_equal(got.iloc[: len(rest)], rest, check_dtype=False)

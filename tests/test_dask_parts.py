@@ -150,3 +150,39 @@ def test_row_keys_are_splitmix64_of_seed_and_row():
             keys = row_keys(seed, first, 500)
             assert keys.dtype == np.uint64
             np.testing.assert_array_equal(keys, reference(seed, first, 500))
+
+
+@pytest.mark.parametrize("cuts", [[0, 100], [100, 100, 240]], ids=["first", "middle-and-last"])
+def test_empty_partitions_give_the_search_and_rules_of_the_rows_that_remain(cuts):
+    """An empty partition (as after a filter) is an empty block on either side of a
+    search, an empty graph and an empty mask: it contributes nothing (issue #27)."""
+    X, y = _data(4)
+    parts = _partitions(len(y), cuts)
+    assert any(a == b for a, b in parts)
+    block = knn_block(X[:0], X, 0, 3, SEARCH)
+    assert block[0].shape == block[1].shape == (0, 3)
+    block = knn_block(X[:5], X[:0], 0, 3, SEARCH)
+    assert block[0].shape == block[1].shape == (5, 0)
+    graph = _graph(X, 5, parts)
+    from gpusmote.neighbors import kneighbors
+
+    want = kneighbors(X, 4, device="cpu", return_distance=False).numpy()
+    np.testing.assert_array_equal(np.concatenate(graph), want)
+    codes = class_codes([y[a:b] for a, b in parts], [0, 1, 2])
+    cleaned = np.array([True, True, False])
+    ref = EditedNearestNeighbours(n_neighbors=4, device="cpu")
+    ref.fit_resample(X, y)
+    masks = [enn_keep(g, a, codes, cleaned, "all") for g, (a, _) in zip(graph, parts, strict=True)]
+    np.testing.assert_array_equal(
+        np.flatnonzero(np.concatenate(masks)), np.sort(ref.sample_indices_)
+    )
+    ref = TomekLinks(device="cpu")
+    ref.fit_resample(X, y)
+    graph = _graph(X, 2, parts)
+    nearest = np.concatenate([g[:, 0] for g in graph])
+    masks = [
+        tomek_keep(g, a, nearest, codes, cleaned) for g, (a, _) in zip(graph, parts, strict=True)
+    ]
+    np.testing.assert_array_equal(
+        np.flatnonzero(np.concatenate(masks)), np.sort(ref.sample_indices_)
+    )

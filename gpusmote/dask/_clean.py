@@ -77,23 +77,29 @@ def _filtered(source, offsets, masks):
         return dd.from_delayed(parts, meta=source.frame._meta, verify_meta=False)
     import dask.array as da
 
+    # the input's own chunks, as a tuple of tuples: a flat tuple of sizes reads as one
+    # block size per dimension (the first chunk's, and an empty first chunk divides by 0)
     mask = da.concatenate(
         [
             da.from_delayed(m, shape=(int(n),), dtype=bool)
             for m, n in zip(masks, np.diff(offsets), strict=True)
         ]
-    ).rechunk(source.array.chunks[0])
+    ).rechunk((source.array.chunks[0],))
     return source.array[mask], source.labels[mask]
 
 
 # tasks (run on the workers) ----------------------------------------------------------
 def knn_block(queries: np.ndarray, rows: np.ndarray, first: int, k: int, search: dict):
     """The k nearest of ``rows`` (global numbers from ``first``) for each query:
-    (distances float64, global rows), both (q, min(k, len(rows)))."""
+    (distances float64, global rows), both (q, min(k, len(rows))). An empty partition
+    (as after a filter) on either side gives an empty block: it contributes nothing."""
     from ..neighbors import kneighbors
 
-    dev = device_of(search)
     kk = min(k, rows.shape[0])
+    if kk == 0 or queries.shape[0] == 0:
+        shape = (queries.shape[0], kk)
+        return np.empty(shape, np.float64), np.empty(shape, np.int64)
+    dev = device_of(search)
     dist, ind = kneighbors(
         torch.from_numpy(rows).to(dev),
         kk,
@@ -111,6 +117,8 @@ def merge_knn(blocks, first: int, k: int) -> np.ndarray:
 
     dist = np.concatenate([b[0] for b in blocks], axis=1)
     ind = np.concatenate([b[1] for b in blocks], axis=1)
+    if dist.shape[0] == 0:  # an empty partition: no rows to judge
+        return np.empty((0, k - 1), np.int64)
     order = np.lexsort((ind, dist), axis=1)[:, :k]
     nn = np.take_along_axis(ind, order, 1)
     own = torch.arange(first, first + nn.shape[0])

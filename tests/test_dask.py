@@ -412,7 +412,7 @@ def test_string_labels_and_nullable_columns_from_parquet(client, tmp_path, sampl
         assert len(local) == len(got)
 
 
-# empty partitions (issue #27) -----------------------------------------------------------
+# empty partitions, labels that are no class (issue #27) ---------------------------------
 def _with_empty_partitions(frame):
     """``frame`` in 4 partitions of which a filter leaves the 2nd and the 4th empty."""
     ddf = dd.from_pandas(frame, npartitions=4)
@@ -471,3 +471,38 @@ def test_resampling_with_empty_partitions(client, frame, sampler):
     else:
         assert counts[0] == (rest["label"] == 0).sum()
         pd.testing.assert_frame_equal(got.iloc[: len(rest)], rest, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [_smote(), RandomUnderSampler(random_state=0), TomekLinks(device="cpu")],
+    ids=["SMOTE", "RUS", "Tomek"],
+)
+def test_labels_that_are_no_class_are_a_clear_error(client, frame, sampler):
+    """A missing label (NaN, None, NA) or a continuous one is gpusmote's InvalidDataError
+    (a ValueError) naming the label column, as in one process; not a traceback from a
+    worker, nor a class of its own."""
+    from gpusmote.exceptions import InvalidDataError
+
+    labels = {
+        "NaN": frame["label"].astype(np.float64).mask(frame.index == 17),
+        "None": frame["label"].astype(object).mask(frame.index == 17, None),
+        "NA": frame["label"].astype("Int64").mask(frame.index == 17),
+    }
+    for name, column in labels.items():
+        df = frame.assign(label=column)
+        with pytest.raises(InvalidDataError, match=r"`X\['label'\]` must be class labels") as e:
+            fit_resample(dd.from_pandas(df, npartitions=3), sampler=sampler, target="label")
+        assert "1 missing" in str(e.value), name
+        assert isinstance(e.value, ValueError)
+    df = frame.assign(label=frame["label"].astype(np.float64).mask(frame.index == 17, 0.5))
+    with pytest.raises(InvalidDataError, match="1 not whole numbers"):
+        fit_resample(dd.from_pandas(df, npartitions=3), sampler=sampler, target="label")
+    features = [c for c in frame.columns if c != "label"]
+    y = labels["NaN"].to_numpy()
+    with pytest.raises(InvalidDataError, match=r"`y` must be class labels.*1 missing"):
+        fit_resample(
+            da.from_array(frame[features].to_numpy(), chunks=(1000, D)),
+            da.from_array(y, chunks=1000),
+            sampler=sampler,
+        )

@@ -6,7 +6,7 @@ import pytest
 
 from gpusmote import SMOTE, RandomOverSampler
 from gpusmote.dask._clean import class_codes, enn_keep, knn_block, merge_knn, tomek_keep
-from gpusmote.dask._input import common_float
+from gpusmote.dask._input import common_float, label_counts
 from gpusmote.dask._job import seed_of
 from gpusmote.dask._methods import method_for
 from gpusmote.dask._under import kept, merge_smallest, row_keys, smallest_keys
@@ -186,3 +186,12 @@ def test_empty_partitions_give_the_search_and_rules_of_the_rows_that_remain(cuts
     np.testing.assert_array_equal(
         np.flatnonzero(np.concatenate(masks)), np.sort(ref.sample_indices_)
     )
+
+
+def test_label_counts_leave_out_and_count_the_labels_that_are_no_class():
+    pd = pytest.importorskip("pandas")
+    assert label_counts(np.array([1, 0, 1])) == ({0: 1, 1: 2}, 0, 0)
+    assert label_counts(np.array([1.0, np.nan, 0.5, 1.0])) == ({1.0: 2}, 1, 1)
+    assert label_counts(pd.Series(["a", None, "b"], dtype=object)) == ({"a": 1, "b": 1}, 1, 0)
+    assert label_counts(pd.Series([1, None, 1], dtype="Int64")) == ({1: 2}, 1, 0)
+    assert label_counts(pd.Series([], dtype="string")) == ({}, 0, 0)

@@ -109,11 +109,27 @@ def column(part, name):
     return part[name]
 
 
-def label_counts(labels) -> dict:
-    values, counts = np.unique(np.asarray(labels), return_counts=True)
-    return {
+def label_counts(labels) -> tuple[dict, int, int]:
+    """A partition's rows per label, and its labels that are none: missing ones (NaN,
+    None, NA) and floats that are not whole numbers (continuous values), left out of
+    the counts; `Job.run` refuses them, as one process does."""
+    import pandas as pd
+
+    missing = np.asarray(pd.isna(labels), dtype=bool).reshape(-1)
+    n_missing = int(np.count_nonzero(missing))
+    if n_missing:
+        labels = labels[~missing]
+    values = np.asarray(labels)
+    n_continuous = 0
+    if values.dtype.kind == "f":
+        whole = values == np.round(values)
+        n_continuous = int(np.count_nonzero(~whole))
+        values = values[whole]
+    values, counts = np.unique(values, return_counts=True)
+    counted = {
         v.item() if hasattr(v, "item") else v: int(c) for v, c in zip(values, counts, strict=True)
     }
+    return counted, n_missing, n_continuous
 
 
 def non_finite(part, features) -> int:

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._strategy import resolve
 from .._validation import check_int, fmt_error, parse_memory
+from ..exceptions import InvalidDataError
 from . import _input
 from ._input import DaskInput
 from ._methods import method_for
@@ -47,12 +48,13 @@ class Job:
         if self.method.computes:
             bad = [dask.delayed(_input.non_finite)(p, source.features) for p in source.parts]
         lengths, counts, bad = dask.compute(lengths, counts, bad)
+        self._check_labels(sum(c[1] for c in counts), sum(c[2] for c in counts))
         if sum(bad):
             raise ValueError(
                 fmt_error("X", "finite (no NaN or infinity)", f"{sum(bad)} non-finite values in X")
             )
         total = {}
-        for part in counts:
+        for part, _, _ in counts:
             for label, n in part.items():
                 total[label] = total.get(label, 0) + n
         self.counts = {label: total[label] for label in sorted(total)}
@@ -71,6 +73,22 @@ class Job:
             self.sampler.sampling_strategy, self.counts, self.sampler._sampling_type
         )
         return self.method.run(self)
+
+    def _check_labels(self, missing: int, continuous: int) -> None:
+        """Labels that are no class (counted per partition by `_input.label_counts`)
+        are an error naming the label column (or ``y``), as in one process."""
+        if not (missing or continuous):
+            return
+        target = self.input.target
+        name = "y" if target is None else f"X[{target!r}]"
+        found = []
+        if missing:
+            found.append(f"{missing:,} missing (NaN, None or NA)")
+        if continuous:
+            found.append(f"{continuous:,} not whole numbers (continuous values)")
+        raise InvalidDataError(
+            fmt_error(name, "class labels (ints, strings or bools), none missing", "; ".join(found))
+        )
 
     def search(self) -> dict:
         """The keyword arguments of the workers' `gpusmote.neighbors.kneighbors` calls."""

@@ -49,7 +49,8 @@ class SearchStats:
 
     ``rechecked`` counts the queries whose candidates a certificate could not prove
     (genuine distance ties at the k-th neighbour, or scores too coarse for the data);
-    ``tie_candidates`` the rows the tie finish measured for them. Counts, not timings:
+    ``tie_candidates`` the (query, row) pairs the tie finish measured for them, or took
+    from its exact scores (integer data). Counts, not timings:
     deterministic for the same data and settings.
     """
 
@@ -117,6 +118,7 @@ class Problem:
         self.unit_shift = refine_unit(spread)
         self.unit = math.ldexp(1.0, self.unit_shift)
         self.to_work = math.ldexp(1.0, 2 * (self.shift - self.unit_shift))
+        self.mean = mean  # (d,) float64, original units
         self.mean64 = _times_pow2(mean, self.shift)
         self.set_score_dtype(self.cdtype)
 
@@ -417,50 +419,163 @@ def certified(P: Problem, d2_k: torch.Tensor, threshold: torch.Tensor, slack):
 
 def tie_finish(P: Problem, rows: torch.Tensor, d2_k: torch.Tensor):
     """The k nearest rows of X for queries ``rows`` that failed the certificate, by
-    (distance, index), without sorting whole rows.
+    (distance, index), without sorting whole rows and without measuring whole tie sets.
 
     ``d2_k`` (r,) float64: each query's k-th true squared distance among its candidates
-    (refinement units), an upper bound on its true k-th. Float64 products find every
-    row of X whose score is within their rounding bound of it: a superset of the rows
-    as near as the k-th (the tie set, for duplicates and integer grids, and the
-    near-misses of rounded scores). Only those are measured by float64 differences and
-    ordered. Returns
-    ``(d2, idx)``, both (r, k), d2 in refinement units.
+    (refinement units), an upper bound on its true k-th. Float64 products score every
+    row of X; a row can enter only if its score is within their rounding bound of the
+    query's k-th distance so far (`_near_bound`). The rows of X come in index order, so
+    a row at exactly the running k-th distance loses to the k held (lower indices): once
+    that distance is 0 (duplicates) nothing more can enter, and the rows within the
+    bound are measured lowest index first, k, then 2k, ... at a time, the bound
+    tightening between rounds; a tie set is not measured whole. On integer data whose
+    squared distances stay below 2**50 the float64 scores are exact (every product and
+    sum is an integer float64 holds), so no row is measured: each tile's rows strictly
+    nearer than its k-th score are in, and of those at the k-th score the lowest
+    indices. Returns ``(d2, idx)``, both (r, k), d2 in refinement units.
     """
     k, n, d, dev = P.k, P.n, P.d, P.device
     r = rows.numel()
     best_d = torch.empty((r, k), dtype=torch.float64, device=dev)
     best_i = torch.empty((r, k), dtype=torch.int64, device=dev)
-    plan = plan_tie_finish(P.budget, n, d, k)
-    # no pass for the largest norm: the bound's reach |y| + 2 sqrt(d2_k) is finite for
-    # every query with a k-th distance, and the others take every row (an infinite bound)
-    x_max = float("inf")
+    plan = plan_tie_finish(P.budget, n, d, k, r)
+    centre = integer_centre(P)
+    db = db_norms = None
+    if plan.cache_db:
+        db = _tie_rows(P, P.X, slice(0, n), centre)
+        db_norms = sq_norms(db)
     for a in range(0, r, plan.query_tile):
         q = rows[a : a + plan.query_tile]
-        yw = P.work64(P.Y, q)
+        yw = _tie_rows(P, P.Y, q, centre)
         y_norm = sq_norms(yw)
         d2w = d2_k[a : a + q.numel()] * P.to_work
-        bound = d2w * (1.0 + 1e-12) + P.slack(y_norm, x_max, d2w, units=FLOAT64)
         run_d = torch.full((q.numel(), k), float("inf"), dtype=torch.float64, device=dev)
         run_i = torch.full((q.numel(), k), -1, dtype=torch.int64, device=dev)
-        for c0 in range(0, n, plan.db_tile):
-            c1 = min(n, c0 + plan.db_tile)
-            xw = P.work64(P.X, slice(c0, c1))
+        c1 = 0
+        # the first tiles narrow, then doubling: duplicates find their k copies at
+        # distance 0 early, and then nothing later can enter
+        width = min(plan.db_tile, max(_FIRST_TIE_TILE, 8 * k))
+        while c1 < n and not bool((run_d[:, k - 1] == 0).all()):
+            c0, c1 = c1, min(n, c1 + width)
+            width = min(plan.db_tile, 2 * width)
+            if db is None:
+                xw = _tie_rows(P, P.X, slice(c0, c1), centre)
+                x_norm = sq_norms(xw)
+            else:
+                xw, x_norm = db[c0:c1], db_norms[c0:c1]
             scores = torch.addmm(y_norm[:, None], yw, xw.T, alpha=-2.0)
-            scores += sq_norms(xw)
-            del xw
+            scores += x_norm
+            del xw, x_norm
             if P.exclude_self:
                 own = ((q >= c0) & (q < c1)).nonzero().squeeze(1)
                 scores[own, q[own] - c0] = float("inf")
-            hits = (scores <= bound[:, None]).nonzero()  # (p, 2), by query then column
+            if centre is not None:
+                run_d, run_i = _merge_exact(P, scores, c0, run_d, run_i)
+            else:
+                run_d, run_i = _measure_near(P, q, scores, c0, (y_norm, d2w), run_d, run_i, plan)
             del scores
-            if P.stats is not None:
-                P.stats.tie_candidates += hits.shape[0]
-            for h0 in range(0, hits.shape[0], plan.pairs):
-                part = hits[h0 : h0 + plan.pairs]
-                run_d, run_i = _merge_measured(P, q, part, c0, run_d, run_i)
         best_d[a : a + q.numel()], best_i[a : a + q.numel()] = run_d, run_i
     return best_d, best_i
+
+
+def _tie_rows(P: Problem, src: torch.Tensor, rows, centre) -> torch.Tensor:
+    """Rows ``rows`` (a slice or int64 indices) of ``src`` as the tie finish scores
+    them, a fresh float64 tensor: working coordinates, or the integer coordinates about
+    ``centre`` (`integer_centre`)."""
+    if centre is None:
+        return P.work64(src, rows)
+    return src[rows].to(torch.float64, copy=True).sub_(centre)
+
+
+# Rows of X in the tie finish's first tile
+_FIRST_TIE_TILE = 1024
+
+
+def _near_bound(P: Problem, y_norm: torch.Tensor, d2w: torch.Tensor, kth: torch.Tensor):
+    """(r,) the largest float64 score (working units) a row of X later in index order
+    than the running k best can have and still enter: its true distance must be below
+    the running k-th ``kth`` (refinement units; +inf while fewer than k are held), or
+    the first pass's k-th ``d2w`` (working units), plus the scores' rounding bound. -inf
+    where the running k-th distance is 0: nothing is nearer, and ties lose."""
+    reach = torch.minimum(d2w, kth * P.to_work)
+    # no pass for the largest norm: the bound's reach |y| + 2 sqrt(d2_k) is finite for
+    # every query with a k-th distance, and the others take every row (an infinite bound)
+    bound = reach * (1.0 + 1e-12) + P.slack(y_norm, float("inf"), reach, units=FLOAT64)
+    return bound.masked_fill_(kth == 0, float("-inf"))
+
+
+def _measure_near(P: Problem, q, scores, c0: int, query, run_d, run_i, plan):
+    """Merge into the running k best of queries ``q`` the rows ``c0 + j`` of one tile
+    (``scores`` (r, w), float64 working units) that can enter (`_near_bound`), measured
+    by float64 differences lowest columns first: k per query, then 2k, 4k, ..., the
+    bound recomputed after each round. ``query``: the queries' (squared working norms,
+    first-pass k-th distance in working units)."""
+    k = P.k
+    y_norm, d2w = query
+    near = scores <= _near_bound(P, y_norm, d2w, run_d[:, k - 1])[:, None]
+    cap = k
+    while True:
+        rank = near.cumsum(1)
+        take = near & (rank <= cap)
+        hits = take.nonzero()  # (p, 2), by query then column
+        if not hits.shape[0]:
+            return run_d, run_i
+        if P.stats is not None:
+            P.stats.tie_candidates += hits.shape[0]
+        for h0 in range(0, hits.shape[0], plan.pairs):
+            run_d, run_i = _merge_measured(P, q, hits[h0 : h0 + plan.pairs], c0, run_d, run_i)
+        near &= rank > cap
+        del rank, take, hits
+        near &= scores <= _near_bound(P, y_norm, d2w, run_d[:, k - 1])[:, None]
+        cap *= 2
+
+
+def _merge_exact(P: Problem, scores, c0: int, run_d, run_i):
+    """Merge into the running k best the tile's own k best by (score, index), for exact
+    scores (`integer_centre`): those below its k-th score, then the lowest columns at
+    it, less those not strictly nearer than the running k-th. No row is measured."""
+    k = P.k
+    kk = min(k, scores.shape[1])
+    kth = scores.topk(kk, dim=1, largest=False, sorted=False).values.amax(1, keepdim=True)
+    below = scores < kth
+    at = scores == kth
+    room = kk - below.sum(1, keepdim=True)
+    take = below | (at & (at.cumsum(1) <= room))
+    # later in index order than the k held: only rows strictly nearer than their k-th
+    take &= scores < run_d[:, k - 1 :]
+    hits = take.nonzero()  # by query then column
+    if not hits.shape[0]:
+        return run_d, run_i
+    if P.stats is not None:
+        P.stats.tie_candidates += hits.shape[0]
+    qi, cols = hits[:, 0], hits[:, 1]
+    rows, vals, idx = pad_by_query(qi, scores[qi, cols], cols + c0, run_d, run_i)
+    vals, perm = vals.sort(dim=1, stable=True)  # running first: (distance, index) order
+    run_d[rows], run_i[rows] = vals[:, :k], idx.gather(1, perm[:, :k])
+    return run_d, run_i
+
+
+# Exact float64 scores: integer coordinates whose squared norms are below this (the
+# score's every partial sum then stays below 2**53, whatever the products' order)
+_EXACT_NORM = 2.0**50
+
+
+def integer_centre(P: Problem) -> torch.Tensor | None:
+    """(d,) float64 centre (the rounded column means) where every value of X and Y is
+    an integer and every row's squared distance from it is below `_EXACT_NORM`: float64
+    products of the centred rows are then exact. None otherwise (one pass over the
+    data, which stops at the first chunk that fails)."""
+    if P.unit != 1.0:
+        return None
+    centre = P.mean.round()
+    for src in (P.X,) if P.same else (P.X, P.Y):
+        for a in range(0, src.shape[0], P.chunk):
+            rows = src[a : a + P.chunk].to(torch.float64, copy=True).sub_(centre)
+            if not torch.equal(rows, rows.round()):
+                return None
+            if float(rows.square_().sum(1).max()) >= _EXACT_NORM:
+                return None
+    return centre
 
 
 def _merge_measured(P: Problem, q, hits, c0: int, run_d, run_i):

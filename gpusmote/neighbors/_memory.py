@@ -309,16 +309,20 @@ class TieFinishPlan:
     query_tile: int  # failed queries scored at a time
     db_tile: int  # rows of X scored at a time
     pairs: int  # (query, row) pairs measured by float64 differences at a time
+    # hold X's float64 working rows and their norms once, instead of making them again
+    # for every tile of queries
+    cache_db: bool = False
 
 
-def _tie_step_bytes(r: int, w: int, d: int, k: int) -> int:
+def _tie_step_bytes(r: int, w: int, d: int, k: int, cached: bool = False) -> int:
     """Peak bytes of one step of `_exact.tie_finish`, counted with 8-byte source values:
     the float64 queries (and their gathered source rows), the float64 database rows and
-    their squares, the scores, the mask and up to one int64 pair per score, the running
-    k best."""
+    their squares (none where they are cached), the scores and a temporary, their masks
+    (a few bytes), each row's int64 rank among the rows near enough and up to one int64
+    pair per score, the running k best."""
     queries = r * d * (8 + 8 + 8)
-    rows = w * d * (8 + 8 + 8)
-    scores = r * w * (8 + 8 + 1 + 16)
+    rows = 0 if cached else w * d * (8 + 8 + 8)
+    scores = r * w * (8 + 8 + 4 + 8 + 16)
     return queries + rows + scores + r * k * 16 * 2
 
 
@@ -329,13 +333,28 @@ def _pair_bytes(r: int, d: int) -> int:
     return d * 32 + 16 + r * 64
 
 
-def plan_tie_finish(budget: int, n: int, d: int, k: int) -> TieFinishPlan:
-    """Tiles for the tie finish: half the budget for the scoring step, the rest for the
-    pairs measured at a time (where a tie set is larger than a step, it is measured in
-    several)."""
-    r, w = 64, min(n, 16384)
-    while _tie_step_bytes(r, w, d, k) > budget // 2:
-        if w > 64:
+def tie_cache_bytes(n: int, d: int) -> int:
+    """Bytes of the tie finish's cached database: float64 working rows and norms."""
+    return n * (d + 1) * 8
+
+
+def plan_tie_finish(budget: int, n: int, d: int, k: int, m: int = 64) -> TieFinishPlan:
+    """Tiles for the tie finish of ``m`` queries: the cached database where it takes at
+    most a quarter of the budget, half the rest for the scoring step, the remainder for
+    the pairs measured at a time (where a tie set is larger than a step, it is measured
+    in several). Tall query tiles first (256 rows): the database is read once per tile
+    of queries, so with thousands of failed queries (duplicates, integer grids) their
+    number sets the cost."""
+    cache = tie_cache_bytes(n, d)
+    cached = cache <= budget // 4
+    avail = budget - (cache if cached else 0)
+    r, w = min(256, max(1, m)), min(n, 16384)
+    while _tie_step_bytes(r, w, d, k, cached) > avail // 2:
+        if w > 2048:
+            w //= 2
+        elif r > 64:
+            r //= 2
+        elif w > 64:
             w = max(64, w // 2)
         elif r > 1:
             r = max(1, r // 2)
@@ -350,6 +369,6 @@ def plan_tie_finish(budget: int, n: int, d: int, k: int) -> TieFinishPlan:
                     budget,
                 )
             )
-    left = budget - _tie_step_bytes(r, w, d, k) - r * k * 64
+    left = avail - _tie_step_bytes(r, w, d, k, cached) - r * k * 64
     pairs = plan_rows(left, _pair_bytes(r, d), r * w)
-    return TieFinishPlan(query_tile=r, db_tile=w, pairs=pairs)
+    return TieFinishPlan(query_tile=r, db_tile=w, pairs=pairs, cache_db=cached)

@@ -10,10 +10,13 @@ Exactness, as the dense engine's (`_exact`): a rounding bound on the scores,
 ``delta = (2 L + 8) eps64 (|q|^2 + max |x|^2)`` with ``L`` the most stored values of a
 row, certifies a query when the k + 1 best scores are more than ``2 delta`` apart from
 one another: the true distances then keep the scores' order, and no row left out comes
-as close as the k-th. Queries it cannot certify (duplicate rows, ties) measure every
-row whose score is within ``2 delta`` of their k-th score from the differences of the
-stored values (`pair_sq_dist`) and order those by ``(distance, index)``. Distances,
-when asked for, are always measured that way.
+as close as the k-th. Queries it cannot certify (duplicate rows, ties) measure the
+rows whose score is within ``2 delta`` of their k-th score from the differences of the
+stored values (`pair_sq_dist`), lowest index first, until no row left can come nearer
+than the k-th held (a tie loses to the lower indices held), and order them by
+``(distance, index)``. On integer values with small norms the scores are exact: ties
+are decided by index from them, nothing measured. Distances, when asked for, are
+always measured (or the exact scores, the same numbers).
 """
 
 from __future__ import annotations
@@ -75,8 +78,11 @@ def sparse_kneighbors(
     x_norms = X.sq_norms()
     q_norms = x_norms if every_row else Q.sq_norms()
     widest = max(X.widest(), Q.widest())
-    slack = (2 * widest + 8) * _EPS64
     top = float(x_norms.max()) if n else 0.0
+    # integer values with small norms: every product and sum is an integer float64
+    # holds, so the scores are exact and ties are decided by index without measuring
+    exact = _integer_rows(X, Q, top + (float(q_norms.max()) if m else 0.0))
+    slack = 0.0 if exact else (2 * widest + 8) * _EPS64
     kc = min(k + 1, available)
     # working set per query row: its score row (reused from tile to tile) and what
     # topk and the certificate allocate
@@ -111,8 +117,8 @@ def sparse_kneighbors(
         rows = torch.arange(b - a, device=dev)
         if own is not None:
             d2[rows, own[a:b]] = math.inf
-        cand_s, cand = torch.topk(d2, kc, dim=1, largest=False, sorted=True)
-        cand_s = cand_s + q_norms[a:b, None]
+        raw, cand = torch.topk(d2, kc, dim=1, largest=False, sorted=True)
+        cand_s = raw + q_norms[a:b, None]
         delta = slack * (q_norms[a:b] + top)
         # certified: every gap between consecutive candidate scores (the k-th and the
         # best left out included) exceeds twice the bound, so the true distances keep
@@ -125,18 +131,28 @@ def sparse_kneighbors(
             q_idx = (rows + a).repeat_interleave(k)
             out_d = pair_sq_dist(Q, q_idx, X, out_i.reshape(-1)).view(b - a, k)
         redo = (~sure).nonzero().squeeze(1)
-        for r in redo.tolist():
+        measured = 0  # (query, row) pairs the tie finish measured or took from exact scores
+        if exact:
+            step = max(1, min(tile * 2 // 5, (1 << 20) // max(n, 1)))
+            for c0 in range(0, redo.numel(), step):
+                rr = redo[c0 : c0 + step]
+                vals, cols = _by_index_at_kth(d2[rr], raw[rr, k - 1 : k], k)
+                out_i[rr] = cols
+                measured += cols.numel()
+                if out_d is not None:  # exact scores are the measured distances
+                    out_d[rr] = vals + q_norms[a + rr, None]
+        for r in [] if exact else redo.tolist():
             near = (d2[r] + q_norms[a + r] <= cand_s[r, k - 1] + 2.0 * delta[r]).nonzero()
             near = near.squeeze(1)
             if own is not None:
                 near = near[near != own[a + r]]
-            ex = pair_sq_dist(Q, torch.full_like(near, a + r), X, near)
-            ex, near = _order(ex[None], near[None])
-            out_i[r] = near[0, :k]
+            ex, near, count = _measure_near(Q, a + r, X, near, d2[r] + q_norms[a + r], delta[r], k)
+            measured += count
+            out_i[r] = near
             if out_d is not None:
-                out_d[r] = ex[0, :k]
+                out_d[r] = ex
         advance(b - a)
-        return out_d, out_i, int(redo.numel())
+        return out_d, out_i, int(redo.numel()), measured
 
     starts = list(range(0, m, tile))
     if product_threads and len(starts) > 1:
@@ -146,12 +162,14 @@ def sparse_kneighbors(
         parts = [run(a) for a in starts]
     ind = torch.cat([p[1] for p in parts]) if parts else torch.zeros((0, k), dtype=torch.int64)
     rechecked = sum(p[2] for p in parts)
+    tie_candidates = sum(p[3] for p in parts)
     dist = None
     if return_distance:
         dist = torch.cat([p[0] for p in parts]) if parts else torch.zeros((0, k))
         dist = dist.to(torch.float64).sqrt_()
         dist = (dist if unit == 1.0 else dist.div_(unit)).to(out_dtype)
-    return dist, ind, {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
+    fields = {"n": n, "m": m, "d": d, "k": k, "rechecked": rechecked}
+    return dist, ind, {**fields, "tie_candidates": tie_candidates}
 
 
 def _scaled(rows: SparseRows, unit: float) -> SparseRows:
@@ -188,6 +206,58 @@ def _symmetric_scores(X: SparseRows) -> torch.Tensor:
         S[a:b, a:] = block
         S[b:, a:b] = block[:, b - a :].T
     return torch.from_numpy(S)
+
+
+def _integer_rows(X: SparseRows, Q: SparseRows, norms: float) -> bool:
+    """Whether the stored values of ``X`` and ``Q`` are integers and ``norms`` (the
+    largest squared norms of both, summed) below 2**50: then every partial sum of a
+    score ``|q|^2 + |x|^2 - 2 q.x`` is an integer below 2**53, exact in float64."""
+    if not norms < 2.0**50:
+        return False
+    for rows in (X,) if Q is X else (X, Q):
+        v = rows.val
+        if v.numel() and not torch.equal(v, v.round()):
+            return False
+    return True
+
+
+def _by_index_at_kth(d2: torch.Tensor, kth: torch.Tensor, k: int):
+    """For exact scores ``d2`` (r, n) and each row's k-th smallest ``kth`` (r, 1): the
+    k nearest by (score, index), as (scores, columns), both (r, k): the columns below
+    the k-th score, then the lowest columns at it."""
+    below = d2 < kth
+    at = d2 == kth
+    room = k - below.sum(1, keepdim=True)
+    cols = (below | (at & (at.cumsum(1) <= room))).nonzero()[:, 1].view(-1, k)
+    vals, perm = d2.gather(1, cols).sort(dim=1, stable=True)  # columns ascend: by index
+    return vals, cols.gather(1, perm)
+
+
+def _measure_near(Q: SparseRows, qi: int, X: SparseRows, near, scores, delta, k: int):
+    """The k nearest of the rows ``near`` (ascending) of ``X`` to row ``qi`` of ``Q`` by
+    (measured distance, index): ``(d2, rows, pairs measured)``, d2 and rows (k,).
+
+    ``scores`` (n,): the query's scores, within ``delta`` of the true squared distances.
+    Measured lowest index first, k, then 2k, ... at a time: a row later in index order
+    enters only if nearer than the k-th held (ties lose), so once the k-th is 0
+    (duplicates) or no row left scores within the bound of it, the rest is not measured.
+    """
+    best_d = torch.empty(0, dtype=torch.float64, device=near.device)
+    best_i = torch.empty(0, dtype=torch.int64, device=near.device)
+    cap, measured = k, 0
+    while near.numel():
+        part, near = near[:cap], near[cap:]
+        measured += part.numel()
+        ex = pair_sq_dist(Q, torch.full_like(part, qi), X, part)
+        d, i = _order(torch.cat([best_d, ex])[None], torch.cat([best_i, part])[None])
+        best_d, best_i = d[0, :k], i[0, :k]
+        if best_d.numel() == k:
+            kth = float(best_d[-1])
+            if kth == 0.0:
+                break
+            near = near[scores[near] <= kth + 2.0 * delta]
+        cap *= 2
+    return best_d, best_i, measured
 
 
 def _order(dist: torch.Tensor, ind: torch.Tensor):

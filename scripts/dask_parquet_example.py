@@ -4,11 +4,10 @@
     python scripts/dask_parquet_example.py --scheduler tcp://host:8786   # a real cluster
 
 Writes the input dataset first (float64 features, a label column, 1 % minority,
-partitions of 50k rows in row groups of 10k), unless it is already there. Then, on a
-LocalCluster whose workers each get less memory than the dataset takes, it reads the
-dataset, balances it with SMOTE (gpusmote.dask.fit_resample) and writes the result as a
-new Parquet dataset, with Dask's progress bar, and prints the class counts before and
-after.
+partitions of 50k rows), unless it is already there. Then, on a LocalCluster whose
+workers each get less memory than the dataset takes, it reads the dataset, balances it
+with SMOTE (gpusmote.dask.fit_resample) and writes the result as a new Parquet dataset,
+with Dask's progress bar, and prints the class counts before and after.
 
 The output is written to a temporary folder next to --out and renamed into place only
 when complete: a failed run leaves no half-written dataset behind.
@@ -25,8 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-ROW_GROUP = 10_000  # rows per Parquet row group of the input (`write_input`)
 
 
 def write_input(path: Path, rows: int, features: int, minority: float, rows_per_part: int):
@@ -52,10 +49,7 @@ def write_input(path: Path, rows: int, features: int, minority: float, rows_per_
     meta = part(0).iloc[:0]
     ddf = dd.from_delayed([dask.delayed(part)(i) for i in range(n_parts)], meta=meta)
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    # row groups of 10k rows: reading a 50k-row partition written as one row group (13
-    # MB of values) peaked at 55 MiB over the reader's resident set, as five groups of
-    # 10k at 23 MiB (Dask's reader, pyarrow 26; BENCHMARKS.md, "Dask")
-    ddf.to_parquet(tmp, write_index=False, row_group_size=ROW_GROUP)
+    ddf.to_parquet(tmp, write_index=False)
     tmp.rename(path)
 
 

@@ -250,6 +250,32 @@ def test_not_fitted_is_scikit_learns_not_fitted_error():
         assert isinstance(info.value, (ValueError, AttributeError))
 
 
+def test_import_loads_no_scikit_learn_and_errors_link_to_it_later():
+    """gpusmote's import brings no scikit-learn, scipy or pandas (about 70 MiB in every
+    Dask worker); scikit-learn imported afterwards still catches gpusmote's errors."""
+    code = """
+import sys
+import gpusmote
+heavy = [m for m in ("sklearn", "scipy", "pandas") if m in sys.modules]
+assert not heavy, heavy
+import sklearn.exceptions, sklearn.utils._param_validation as pv
+try:
+    gpusmote.SMOTE(k_neighbors=0).fit_resample([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+except pv.InvalidParameterError as exc:
+    assert isinstance(exc, TypeError)
+try:
+    gpusmote.SMOTE().sample(3)
+except sklearn.exceptions.NotFittedError:
+    pass
+from gpusmote.exceptions import NotFittedError
+assert issubclass(NotFittedError, sklearn.exceptions.NotFittedError)
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 def test_tags_and_html_repr():
     from imblearn.base import is_sampler
 

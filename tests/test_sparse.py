@@ -235,7 +235,7 @@ def test_sparse_search_without_scikit_learns_product(monkeypatch):
     X = sp.vstack([X, X[:20]]).tocsr()
     D = X.toarray()
     with_it = kneighbors(X, 4, device="cpu", return_distance=False)
-    monkeypatch.setattr(engine, "_to_dense_product", None)  # scipy's product instead
+    monkeypatch.setattr(engine, "_to_dense_product", lambda: None)  # scipy's product instead
     dist, ind = kneighbors(X, 4, device="cpu", max_memory=100_000)  # several tiles, threads
     ref_d, ref_i = _reference(D, D, 4, np.arange(len(D)))
     np.testing.assert_array_equal(ind.numpy(), ref_i)

@@ -21,6 +21,7 @@ always measured (or the exact scores, the same numbers).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +40,17 @@ __all__ = ["sparse_kneighbors"]
 
 _EPS64 = 2.0**-53
 
-try:  # scikit-learn's Gustavson product written straight into a dense array: on
-    # TF-IDF rows, whose products are mostly non-zero, 5-7x faster than scipy's, which
-    # builds the sparse result first (measured: BENCHMARKS.md, "Sparse input")
-    from sklearn.utils.sparsefuncs import sparse_matmul_to_dense as _to_dense_product
-except ImportError:  # scikit-learn is optional, and older ones lack it
-    _to_dense_product = None
+@functools.cache
+def _to_dense_product():
+    """scikit-learn's Gustavson product written straight into a dense array, or None: on
+    TF-IDF rows, whose products are mostly non-zero, 5-7x faster than scipy's, which
+    builds the sparse result first (measured: BENCHMARKS.md, "Sparse input"). Imported
+    at the first sparse search, not with gpusmote (scikit-learn takes ~70 MiB)."""
+    try:
+        from sklearn.utils.sparsefuncs import sparse_matmul_to_dense
+    except ImportError:  # scikit-learn is optional, and older ones lack it
+        return None
+    return sparse_matmul_to_dense
 
 
 def sparse_kneighbors(
@@ -98,7 +104,7 @@ def sparse_kneighbors(
     else:
         product = _Products(X)
         # scipy's products release the GIL: tiles in threads overlap them
-        product_threads = product.scipy and _to_dense_product is None
+        product_threads = product.scipy and _to_dense_product() is None
 
     buffers = threading.local()  # one score tile per thread, reused: no fresh pages
 
@@ -183,7 +189,7 @@ def _symmetric_pays(X: SparseRows, budget: int) -> bool:
     """Whether a CPU self-search of every row can hold its n x n float64 scores, plus
     one block, within ``budget``, with scikit-learn's product at hand."""
     n = X.shape[0]
-    if X.device.type != "cpu" or _to_dense_product is None:
+    if X.device.type != "cpu" or _to_dense_product() is None:
         return False
     if _sparse_io.torch_paths(X.device):  # the tests of the CUDA code, on the CPU
         return False
@@ -202,7 +208,7 @@ def _symmetric_scores(X: SparseRows) -> torch.Tensor:
     for a in range(0, n, _SYM_BLOCK):
         b = min(n, a + _SYM_BLOCK)
         block = np.empty((b - a, n - a), dtype=np.float64)
-        _to_dense_product(M[a:b], M[a:].T.tocsr(), out=block)
+        _to_dense_product()(M[a:b], M[a:].T.tocsr(), out=block)
         S[a:b, a:] = block
         S[b:, a:b] = block[:, b - a :].T
     return torch.from_numpy(S)
@@ -289,8 +295,8 @@ class _Products:
         """``Q @ X.T`` into ``out`` (its first ``len(Q)`` rows), returned."""
         if self.scipy:
             q = Q.to(torch.float64).to_scipy()
-            if _to_dense_product is not None:
-                _to_dense_product(q, self.xt, out=out.numpy())
+            if _to_dense_product() is not None:
+                _to_dense_product()(q, self.xt, out=out.numpy())
                 return out
             out.copy_(torch.from_numpy((q @ self.xt).toarray()))
             return out

@@ -40,6 +40,7 @@ __all__ = ["sparse_kneighbors"]
 
 _EPS64 = 2.0**-53
 
+
 @functools.cache
 def _to_dense_product():
     """scikit-learn's Gustavson product written straight into a dense array, or None: on

@@ -1,6 +1,6 @@
 """Resample a partitioned Parquet dataset on a Dask cluster with gpusmote.
 
-    python scripts/dask_parquet_example.py                      # 2M rows x 32, 1 % minority
+    python scripts/dask_parquet_example.py                      # 3M rows x 32, 1 % minority
     python scripts/dask_parquet_example.py --scheduler tcp://host:8786   # a real cluster
 
 Writes the input dataset first (float64 features, a label column, 1 % minority,
@@ -90,14 +90,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="dask_example/input.parquet")
     parser.add_argument("--out", default="dask_example/balanced.parquet")
-    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--minority", type=float, default=0.01)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--memory-limit",
-        default="480MiB",
-        help="per worker; below the dataset's size (2M x 33 float64 columns: 504 MiB)",
+        default="640MiB",
+        help="per worker; below the dataset's size (3M x 33 float64 columns: 755 MiB)",
     )
     parser.add_argument("--scheduler", help="address of an existing cluster's scheduler")
     parser.add_argument(

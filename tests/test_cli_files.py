@@ -18,18 +18,10 @@ import torch
 from gpusmote import SMOTE
 from gpusmote.cli import main
 
+from .test_cli import _fails  # one stderr line, exit code 2
+
 pd = pytest.importorskip("pandas")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _fails(capsys, argv, *words, code=2):
-    """``main(argv)`` fails with ``code`` and one stderr line holding ``words``."""
-    assert main(argv) == code
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    for word in words:
-        assert word in err, err
-    return err
 
 
 def _files(folder):

@@ -115,7 +115,9 @@ def restore_frame(values: np.ndarray, columns, dtypes, *, head=None):
     import pandas as pd
     from pandas.api import types
 
-    frame = pd.DataFrame(values, columns=columns)
+    # no copy of the output's values (pandas 3 copies an array by default): they are
+    # the sampler's own buffer
+    frame = pd.DataFrame(values, columns=columns, copy=False)
     if head is not None and len(head) > len(frame):
         head = None
     for j, dtype in enumerate(dtypes):

@@ -13,6 +13,7 @@ from .exceptions import InvalidParameterError
 __all__ = [
     "resolve_device",
     "compute_dtype",
+    "floating",
     "default_memory_budget",
     "resolve_budget",
     "one_thread",
@@ -71,12 +72,21 @@ def resolve_device(device, *, data_device: torch.device | None = None, param: st
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float64 stays float64; float16/bfloat16/float32 compute in float32.
+    """float64 stays float64; float16/bfloat16/float32 compute in float32; integers and
+    bools compute in float64, where their distances stay exact.
 
     Half-precision distances lose neighbour order after a few hundred features, so
     they are never computed in the input's own precision.
     """
-    return torch.float64 if dtype == torch.float64 else torch.float32
+    if dtype == torch.float64 or not dtype.is_floating_point:
+        return torch.float64
+    return torch.float32
+
+
+def floating(t: torch.Tensor) -> torch.Tensor:
+    """``t`` itself when it is floating, else its values in float64 (integer and bool
+    rows, which `gpusmote._io` keeps as they are until they are computed with)."""
+    return t if t.is_floating_point() else t.to(torch.float64)
 
 
 def default_memory_budget(device: torch.device) -> int:

@@ -53,7 +53,9 @@ FRAGMENTS = {
     "max_memory": """max_memory : int or str, optional, keyword-only
         Working memory of the neighbour searches and the row generation, in bytes or as
         a string such as ``"512MiB"``. Default: 256 MiB on the CPU, half the free memory
-        on CUDA.""",
+        on CUDA. Outside it: the output, and one copy of input rows in their own dtype
+        (a class's rows; a DataFrame's numbers); integer and bool rows are converted to
+        float64 a tile or a chunk at a time, never all at once.""",
     "n_jobs": """n_jobs : int or None, default=None
         CPU threads for the call: torch's intra-op threads (set for the call and
         restored after it; while calls of several threads hold different caps, the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ._device import resolve_budget
+from ._device import compute_dtype, resolve_budget
 from ._io._sparse import SparseRows, interpolate_rows
 from ._progress import advance, expect, phase
 
@@ -13,11 +13,22 @@ __all__ = ["interpolate_into", "differences_overflow"]
 
 
 def differences_overflow(Xc: torch.Tensor) -> bool:
-    """Whether ``x_nn - x`` can overflow ``Xc``'s dtype: values beyond half its largest."""
+    """Whether ``x_nn - x`` can overflow the dtype it is computed in (`compute_dtype`
+    of ``Xc``'s): values beyond half its largest. Never for integers (float64)."""
     if isinstance(Xc, SparseRows):
         return Xc.max_abs() > torch.finfo(Xc.dtype).max / 2
+    if not Xc.is_floating_point():
+        return False
     lo, hi = torch.aminmax(Xc)  # no |Xc| copy: this runs on whole classes
-    return bool(torch.maximum(-lo, hi) > torch.finfo(Xc.dtype).max / 2)
+    return bool(torch.maximum(-lo, hi) > torch.finfo(compute_dtype(Xc.dtype)).max / 2)
+
+
+def _gather(src: torch.Tensor, index: torch.Tensor, out: torch.Tensor) -> None:
+    """``out[:] = src[index]``, converted to ``out``'s dtype where ``src``'s differs."""
+    if src.dtype == out.dtype:
+        torch.index_select(src, 0, index, out=out)
+    else:
+        out.copy_(src.index_select(0, index))
 
 
 def interpolate_into(
@@ -54,19 +65,25 @@ def interpolate_into(
         return
     budget = resolve_budget(max_memory, Xc.device)
     steps = steps.unsqueeze(1)
-    # per row: base and neighbour in the data's precision and one float64 row; a
-    # sixteenth of the budget (16 MiB by default on the CPU) keeps a chunk in cache,
-    # and the buffers are reused so no chunk pays for fresh pages
-    per_row = d * (2 * Xc.element_size() + 8)
+    # the rows are computed with in `compute_dtype`: float32 for float16/bfloat16 and
+    # float32 rows, float64 for float64, integer and bool rows (which are kept as they
+    # are until here: only a chunk is ever converted)
+    cdtype = compute_dtype(Xc.dtype)
+    # per row: base and neighbour in that precision (and, converted, their rows as
+    # gathered) and one float64 row; a sixteenth of the budget (16 MiB by default on
+    # the CPU) keeps a chunk in cache, and the buffers are reused so no chunk pays for
+    # fresh pages
+    item = torch.finfo(cdtype).bits // 8
+    per_row = d * (2 * item + 8 + (Xc.element_size() if Xc.dtype != cdtype else 0))
     chunk = min(n, max(1, budget // 16 // per_row))
-    base = torch.empty((chunk, d), dtype=Xc.dtype, device=Xc.device)
+    base = torch.empty((chunk, d), dtype=cdtype, device=Xc.device)
     other = torch.empty_like(base)
     out64 = torch.empty((chunk, d), dtype=torch.float64, device=Xc.device)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         m = b - a
-        torch.index_select(Xc, 0, rows[a:b], out=base[:m])
-        torch.index_select(Xc, 0, partners[a:b], out=other[:m])
+        _gather(Xc, rows[a:b], base[:m])
+        _gather(Xc, partners[a:b], other[:m])
         if convex:
             s = steps[a:b] if scale is None else steps[a:b] * scale[a:b, None]
             dest[a:b].copy_(_convex(base[:m], other[:m], s))

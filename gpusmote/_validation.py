@@ -99,6 +99,8 @@ def check_finite(t, param: str, chunk: int = 65536) -> None:
                 )
             )
         return
+    if not t.is_floating_point():  # integers and bools are finite
+        return
     # Fast path: a finite total proves every entry finite (NaN and inf propagate);
     # a total that overflows the data's own precision is only a false alarm, settled
     # by counting.

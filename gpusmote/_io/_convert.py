@@ -33,6 +33,7 @@ __all__ = [
     "container_kind",
     "reading_tensor",
     "plain_input",
+    "integer_rows",
 ]
 
 _FLOAT_TENSOR_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -67,12 +68,16 @@ def plain_input(obj, param: str):
     return obj
 
 
-def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
-    """A 2-D floating tensor on ``device`` holding ``X``'s values; ``X`` itself is never written.
+def as_feature_tensor(X, param: str, device: torch.device, *, integers: bool = False):
+    """A 2-D numeric tensor on ``device`` holding ``X``'s values; ``X`` itself is never written.
 
-    Floating inputs keep their precision (float16/bfloat16/float32/float64); integers and
-    bools become float64 so that their distances stay exact. The result may share memory
-    with ``X``: callers treat it as read-only.
+    Floating inputs keep their precision (float16/bfloat16/float32/float64). Integers
+    and bools become float64, so that their distances stay exact; with ``integers``
+    they stay integers instead (`integer_rows`: no copy for most dtypes), for callers
+    that convert only the rows they compute with (the neighbour engine's tiles, a
+    class's rows), so that a float64 copy of the whole input, eight times a uint8
+    image's size, never escapes ``max_memory``. The result may share memory with
+    ``X``: callers treat it as read-only.
     """
     X = plain_input(X, param)
     if isinstance(X, torch.Tensor):
@@ -80,9 +85,11 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
         if t.is_complex():
             raise InvalidDataError(fmt_error(param, "a real numeric tensor", describe(X)))
         if t.dtype not in _FLOAT_TENSOR_DTYPES:
-            t = t.to(torch.float64)
+            t = integer_rows(t) if integers else t.to(torch.float64)
     else:
-        t = torch.from_numpy(_as_numeric_numpy(X, param))
+        arr = _as_numeric_numpy(X, param, integers)
+        t = reading_tensor(arr) if not arr.flags.writeable else torch.from_numpy(arr)
+        t = integer_rows(t) if arr.dtype.kind in "biu" else t
     if t.ndim != 2:
         raise ValueError(
             fmt_error(param, "a 2-D array of shape (n_samples, n_features)", describe(t))
@@ -94,7 +101,26 @@ def as_feature_tensor(X, param: str, device: torch.device) -> torch.Tensor:
     return t.to(device)
 
 
-def _as_numeric_numpy(X, param: str) -> np.ndarray:
+# Integer dtypes the engine computes from directly (each tile cast to float64); bools are
+# read as uint8 (a view), the wider unsigned ints as the next signed int that holds them
+_INTEGER_ROWS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+_WIDER = {torch.uint16: torch.int32, torch.uint32: torch.int64}
+
+
+def integer_rows(t: torch.Tensor) -> torch.Tensor:
+    """An integer or bool tensor as one the engine reads: bools as uint8 (a view), uint16
+    and uint32 widened to a signed int, uint64 (beyond int64) as float64, the rest as
+    they are."""
+    if t.dtype in _INTEGER_ROWS:
+        return t
+    if t.dtype == torch.bool:
+        return t.view(torch.uint8)
+    if t.dtype in _WIDER:
+        return t.to(_WIDER[t.dtype])
+    return t.to(torch.float64)
+
+
+def _as_numeric_numpy(X, param: str, integers: bool = False) -> np.ndarray:
     if hasattr(X, "select_dtypes") and hasattr(X, "to_numpy"):  # pandas DataFrame
         X = frame_to_numeric(X, param)
     try:
@@ -109,7 +135,8 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
         except (ValueError, TypeError):
             raise InvalidDataError(fmt_error(param, "numeric data", describe(arr))) from None
     if arr.dtype.kind in "biu":
-        arr = arr.astype(np.float64)
+        if not integers or arr.dtype == np.uint64:  # uint64: beyond torch's int64
+            arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
         raise InvalidDataError(fmt_error(param, "real numeric data", describe(arr)))
     elif arr.dtype.itemsize > 8:  # torch has no long double: a silent cast would round
@@ -123,8 +150,9 @@ def _as_numeric_numpy(X, param: str) -> np.ndarray:
         )
     elif not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    # torch.from_numpy refuses negative strides and warns on read-only memory.
-    if not arr.flags.writeable or any(step < 0 for step in arr.strides):
+    # torch.from_numpy refuses negative strides (read-only memory, such as a pandas
+    # frame's values or a memory map, is read as it is: `as_feature_tensor`)
+    if any(step < 0 for step in arr.strides):
         arr = arr.copy()
     return arr
 
@@ -218,8 +246,9 @@ def container_kind(obj) -> str:
 class SamplerData:
     """A validated ``(X, y)``: tensors on the compute device, and how to rebuild the output.
 
-    Attributes: ``X`` (n, d) floating tensor where the input lives (the host for numpy and
-    pandas, the tensor's own device; integers as float64), ``codes`` (n,) int64 class
+    Attributes: ``X`` (n, d) tensor where the input lives (the host for numpy and pandas,
+    the tensor's own device): floats as given, integers and bools as integers
+    (`integer_rows`), ``codes`` (n,) int64 class
     index per row beside it, ``classes`` the sorted labels (host scalars), ``counts``
     rows per class. `class_rows` moves one class's rows to the compute ``device``, so
     rows that are never resampled never travel; only the class counts of tensor labels
@@ -235,7 +264,9 @@ class SamplerData:
             self.sparse_format, self.sparse_dtype = sparse_format(X), X.dtype
             self.X = as_sparse_rows(X, "X", home)
         else:
-            self.X = as_feature_tensor(X, "X", home)
+            # integers and bools stay integers: a class's rows, a tile or a chunk are
+            # converted where they are computed with, never the whole input at once
+            self.X = as_feature_tensor(X, "X", home, integers=True)
         self.n, self.n_features = self.X.shape
         self.columns = getattr(X, "columns", None) if self.x_kind == "dataframe" else None
         self._labels_for_rows(y)

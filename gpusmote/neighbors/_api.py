@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .._device import resolve_budget, resolve_device, small_work, threads_for
+from .._device import compute_dtype, resolve_budget, resolve_device, small_work, threads_for
 from .._io import as_feature_tensor
 from .._io._sparse import SparseRows, as_sparse_rows, is_sparse
 from .._progress import expect, phase
@@ -87,7 +87,8 @@ def kneighbors(
     ----------
     X : array-like or torch.Tensor of shape (n, d)
         The rows searched (the database). numpy, pandas, lists and tensors are accepted;
-        integers and bools are searched in float64.
+        integers and bools are searched in float64, each tile converted (no float64
+        copy of the whole input).
     n_neighbors : int
         Neighbours per query, at least 1 and at most the number of rows available
         (``n - 1`` when a row's own index is excluded).
@@ -164,11 +165,12 @@ def kneighbors(
         exclude_self = Y is None or Y is X
     else:
         exclude_self = check_bool(exclude_self, "exclude_self")
-    Xt = as_feature_tensor(X, "X", dev)
-    Yt = Xt if (Y is None or Y is X) else as_feature_tensor(Y, "Y", dev)
+    # integers stay integers (each tile is cast to float64): no float64 copy of X
+    Xt = as_feature_tensor(X, "X", dev, integers=True)
+    Yt = Xt if (Y is None or Y is X) else as_feature_tensor(Y, "Y", dev, integers=True)
     _check_queries(tuple(Xt.shape), tuple(Yt.shape), exclude_self, "an array")
     if Yt is not Xt and Yt.dtype != Xt.dtype:
-        common = torch.promote_types(Xt.dtype, Yt.dtype)
+        common = _common_dtype(Xt.dtype, Yt.dtype)
         Xt, Yt = Xt.to(common), Yt.to(common)
     budget = resolve_budget(max_memory, dev)
     n, m, d = Xt.shape[0], Yt.shape[0], Xt.shape[1]
@@ -195,6 +197,14 @@ def kneighbors(
     for found in getattr(_collecting, "stack", ()):
         found.append(stats)
     return (dist, ind) if return_distance else ind
+
+
+def _common_dtype(a: torch.dtype, b: torch.dtype) -> torch.dtype:
+    """One dtype for database and queries: floats or integers promoted among themselves;
+    integers beside floats in float64 (float32 would round integers above 2**24)."""
+    if a.is_floating_point == b.is_floating_point:
+        return torch.promote_types(a, b)
+    return torch.float64
 
 
 def _check_queries(X_shape, Y_shape, exclude_self: bool, like: str) -> None:
@@ -275,7 +285,7 @@ def _of_rows(X, k: int, rows, spec, dev, max_memory, return_distance: bool):
     """`kneighbors` with ``rows``: ``k + 1`` neighbours of each row, less its own index
     (or the farthest, where duplicates at distance 0 crowd it out). All rows search for
     themselves where the engine's self-search costs less than the rows asked for."""
-    Xt = as_feature_tensor(X, "X", dev)
+    Xt = as_feature_tensor(X, "X", dev, integers=True)
     own = _row_indices(rows, Xt.shape[0], dev)
     n, m, d = Xt.shape[0], own.numel(), Xt.shape[1]
     if k > n - 1:
@@ -284,9 +294,7 @@ def _of_rows(X, k: int, rows, spec, dev, max_memory, return_distance: bool):
         )
     if m == 0:
         ind = torch.empty((0, k), dtype=torch.int64, device=dev)
-        dist = torch.empty(
-            (0, k), dtype=torch.float64 if Xt.dtype == torch.float64 else torch.float32, device=dev
-        )
+        dist = torch.empty((0, k), dtype=compute_dtype(Xt.dtype), device=dev)
         return (dist, ind) if return_distance else ind
     search = {"backend": spec, "device": dev, "max_memory": max_memory}
     if self_search_pays(n, m, d, **search):

@@ -94,7 +94,7 @@ class NearestNeighbors(ParamsMixin):
         if is_sparse(X):  # searched as sparse rows (`_sparse`)
             self._fit_X = as_sparse_rows(X, "X", self.device_)
         else:
-            self._fit_X = as_feature_tensor(X, "X", self.device_)
+            self._fit_X = as_feature_tensor(X, "X", self.device_, integers=True)
         self._fit_input_is_tensor = isinstance(X, (torch.Tensor, SparseRows))
         self.n_samples_fit_, self.n_features_in_ = self._fit_X.shape
         self._spec = spec

@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 import torch
 
-from .._device import compute_dtype
 from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
@@ -111,7 +110,7 @@ class ADASYN(BaseSampler):
             per_row = np.rint(ratio * n).astype(int)
             if not per_row.sum():
                 raise ValueError("No samples will be generated with the provided ratio settings.")
-            Xc = X_all[members].to(compute_dtype(X_all.dtype))
+            Xc = X_all[members]  # own dtype: the search and interpolation convert
             nn = self._neighbours("n_neighbors", spec, Xc, attr="nn_")
             blocks.append((ci, int(per_row.sum()), self._filler(draws, Xc, nn, per_row)))
         return NewRows(blocks)

@@ -6,7 +6,6 @@ import numbers
 
 import torch
 
-from .._device import compute_dtype
 from .._validation import check_neighbours, fmt_error
 from ..base import BaseSampler
 from ..neighbors import collect_stats
@@ -25,9 +24,9 @@ class BaseSMOTE(BaseSampler):
         check_neighbours(self.k_neighbors, "k_neighbors")
 
     def _graph(self, Xc: torch.Tensor, label):
-        """``(Xc, nn)``: the class's rows (compute dtype) and (n_c, k) neighbour indices;
+        """``(Xc, nn)``: the class's rows (in their own dtype: the search and
+        `interpolate_into` convert tiles and chunks) and (n_c, k) neighbour indices;
         ``nn_k_`` is the neighbours estimator, fitted on the class (imbalanced-learn's)."""
-        Xc = Xc.to(compute_dtype(Xc.dtype))
         n_c = Xc.shape[0]
         k = self.k_neighbors
         if isinstance(k, numbers.Integral):

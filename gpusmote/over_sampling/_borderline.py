@@ -7,7 +7,6 @@ import warnings
 
 import torch
 
-from .._device import compute_dtype
 from .._docs import fill_doc
 from .._interpolate import interpolate_into
 from .._io import NewRows
@@ -59,8 +58,7 @@ class _WholeSetSMOTE(BaseSMOTE):
                 fmt_error("m_neighbors", f"smaller than the number of rows ({data.n})", m)
             )
         dev = self.device_
-        X_all = data.X.to(dev)
-        X_all = X_all.to(compute_dtype(X_all.dtype))
+        X_all = data.X.to(dev)  # own dtype: searches and interpolation convert their rows
         return _Searched(self, data, dev, X_all, data.codes.to(dev))
 
 

@@ -6,6 +6,7 @@ import numbers
 
 import torch
 
+from .._device import floating
 from .._docs import fill_doc
 from .._io import Kept, NewRows
 from .._random import Stream
@@ -93,7 +94,7 @@ class RandomOverSampler(BaseSampler):
         label, h = data.classes[ci], self.shrinkage_[data.classes[ci]]
         (n_rows, d), n = data.X.shape, boot.numel()
         c = (4 / ((d + 2) * n_rows)) ** (1 / (d + 4))
-        scale = data.X[members].std(0, unbiased=False).to(torch.float64) * (h * c)
+        scale = floating(data.X[members]).std(0, unbiased=False).to(torch.float64) * (h * c)
         rows = draws.normal((n, d)).mul_(scale).add_(data.X[boot])
         what = f"the smoothed rows of class {label!r} (shrinkage {h})"
         return lambda dest: check_fits(dest.copy_(rows), "X", what)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._device import compute_dtype
 from .._io import Kept
 from ..base import BaseSampler
 
@@ -39,9 +38,9 @@ class BaseUnderSampler(BaseSampler):
     # neighbour searches shared by the methods ------------------------------------------
 
     def _points(self, data) -> torch.Tensor:
-        """All rows on the compute device in the compute dtype (cached per fit)."""
-        X = data.X.to(self.device_)
-        return X.to(compute_dtype(X.dtype))
+        """All rows on the compute device, in their own dtype: the searches convert each
+        tile, and the rest converts the rows it computes with."""
+        return data.X.to(self.device_)
 
 
 class BaseCleaningSampler(BaseUnderSampler):

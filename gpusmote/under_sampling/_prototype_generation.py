@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._device import compute_dtype
+from .._device import compute_dtype, floating
 from .._docs import fill_doc
 from .._io import Replaced, host_numpy
 from .._typing import Backend, Device, Memory, RandomState, Strategy
@@ -111,7 +111,7 @@ class ClusterCentroids(BaseUnderSampler):
         blocks, rows = [], []
         for ci, label in enumerate(data.classes):
             members = (codes == ci).nonzero().squeeze(1)
-            X_c = X_all[members]
+            X_c = floating(X_all[members])  # integer rows: float64, as centres are
             if label not in self.sampling_strategy_:
                 rows.append(X_c)
                 blocks.append((ci, members.numel()))

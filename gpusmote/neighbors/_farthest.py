@@ -54,20 +54,22 @@ def farthest_distances(database, queries, k: int, max_memory=None) -> torch.Tens
         avail, bw = budget - n * (d + 1) * 8, n
     else:
         centre = _centre(database, max(1, budget // 4 // max(1, d * 8)))
-        avail = budget
         # database tiles: their centred rows, squares and norms, a quarter of the budget
-        bw = max(kc, min(n, avail // 4 // ((2 * d + 1) * 8)))
-    # per query: its centred row, a row of products and topk's copy of it, the running
-    # candidates and their merge, and the exact differences of kc gathered rows
-    per_query = d * 8 + bw * 24 + kc * 64 + kc * d * 16
-    rows = max(1, min(q_total, (avail - (0 if cached else bw * (2 * d + 1) * 8)) // per_query))
+        bw = max(kc, min(n, budget // 4 // ((2 * d + 1) * 8)))
+        avail = budget - bw * (2 * d + 1) * 8
+    # Half of what is left for a tile of queries: per query its centred row, a row of
+    # products and topk's copy of it, the running candidates and their merge. Tall
+    # tiles: each one makes the database's tiles again. The rest for the exact
+    # differences of kc gathered rows (and their gather), a few queries at a time.
+    rows = max(1, min(q_total, avail // 2 // (d * 8 + bw * 24 + kc * 64)))
+    exact_rows = max(1, avail // 2 // (kc * d * (16 + database.element_size())))
     for a in range(0, q_total, rows):
         q = _centred(queries[a : a + rows], centre)
         q_norm = q.square().sum(1, keepdim=True)
         if cached:
             approx = torch.addmm(d_norm, q, D.T, alpha=-2.0).add_(q_norm)
             cand = approx.topk(kc, dim=1).indices  # (r, kc) farthest candidates
-            far = D[cand]
+            del approx
         else:
             best_v = best_i = None
             for b in range(0, n, bw):
@@ -81,10 +83,16 @@ def farthest_distances(database, queries, k: int, max_memory=None) -> torch.Tens
                     i = i.gather(1, pos)
                 best_v, best_i = v, i
             cand = best_i
-            far = _centred(database[cand.reshape(-1)], centre).view(*cand.shape, d)
-        exact = far.sub_(q[:, None, :]).square_().sum(-1).sqrt_()  # far is a fresh gather
-        top = exact.topk(k, dim=1).values.flip(1)  # ascending, as sklearn's sorted tail
-        out[a : a + rows] = top
+        for e in range(0, cand.shape[0], exact_rows):
+            c = cand[e : e + exact_rows]
+            if cached:
+                far = D[c]
+            else:
+                far = _centred(database[c.reshape(-1)], centre).view(*c.shape, d)
+            qe = q[e : e + exact_rows, None, :]
+            exact = far.sub_(qe).square_().sum(-1).sqrt_()  # far is a fresh gather
+            # ascending, as sklearn's sorted tail
+            out[a + e : a + e + c.shape[0]] = exact.topk(k, dim=1).values.flip(1)
     return out
 
 

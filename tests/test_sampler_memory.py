@@ -13,10 +13,10 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
-from torch.profiler import ProfilerActivity, profile
 
 from gpusmote import ADASYN, SMOTE, BorderlineSMOTE
 from gpusmote.under_sampling import EditedNearestNeighbours, NearMiss, TomekLinks
+from tests.neighbors.test_memory import _peak_torch_bytes
 
 BUDGET = 1 << 20
 
@@ -24,27 +24,22 @@ BUDGET = 1 << 20
 def _peak_bytes(fn, numpy=True):
     """(peak numpy bytes + peak torch CPU bytes allocated inside ``fn``, its result);
     with ``numpy=False`` torch's alone (tracemalloc also counts Python's own objects)."""
-    numpy_peak = 0
-    if numpy:
-        tracemalloc.start()
+    if not numpy:
+        return _peak_torch_bytes(fn)
+    numpy_peak = []
+
+    def traced():
+        result = fn()
+        # read before the profiler's events are tallied: their Python objects count too
+        numpy_peak.append(tracemalloc.get_traced_memory()[1])
+        return result
+
+    tracemalloc.start()
     try:
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            result = fn()
-        if numpy:
-            _, numpy_peak = tracemalloc.get_traced_memory()
+        torch_peak, result = _peak_torch_bytes(traced)
     finally:
-        if numpy:
-            tracemalloc.stop()
-    events = sorted(
-        (ev.start_ns(), ev.nbytes())
-        for ev in prof.profiler.kineto_results.events()
-        if ev.name() == "[memory]"
-    )
-    live = torch_peak = 0
-    for _, nbytes in events:
-        live += nbytes
-        torch_peak = max(torch_peak, live)
-    return numpy_peak + torch_peak, result
+        tracemalloc.stop()
+    return numpy_peak[0] + torch_peak, result
 
 
 def _data(dtype, n=2000, d=200, minority=600):

@@ -4,12 +4,17 @@
     python scripts/bench_real.py --quick            # smaller sizes, a few minutes
     python scripts/bench_real.py --only creditcard-full
     python scripts/bench_real.py --contention       # with a busy process on one core
+    python scripts/bench_real.py --only shape --busy 2   # the mid-size and wide shapes
+                                                         # beside two busy processes
 
 Data: the four bundled datasets and the named, seeded generators of
 ``gpusmote.datasets.make_dataset``: a credit-card-shaped table (28 unit-scale columns
 beside Time in seconds and Amount, 0.17 % minority, up to 284,807 rows), integer
 features, 40 % duplicate rows, heavy tails, one column offset by 1e6, and widths from 2
-to 50,000 features. All float32, as deep-learning users have them.
+to 50,000 features. All float32, as deep-learning users have them, except the
+"shape" rows: generated tables of the mid-size and wide shapes where gpusmote lost
+beside a busy process (issue #28: 4,147 x 47 and 3,845 x 1,617, heavy-tailed and
+integer columns), in float32 and float64, for SMOTE, TomekLinks and ENN.
 
 Rows: ``kneighbors(X, 5)`` (each row's 5 nearest other rows) against scikit-learn's
 ``NearestNeighbors`` with ``algorithm="auto"`` and ``"brute"``; SMOTE, BorderlineSMOTE,
@@ -47,6 +52,9 @@ SAMPLERS = [
     "NeighbourhoodCleaningRule",
 ]
 FAST = ["SMOTE", "TomekLinks"]  # for the large generated tables
+# the mid-size and wide real tables where gpusmote lost beside a busy process (issue #28)
+SHAPES = [(4_147, 47), (3_845, 1_617)]
+SHAPE_TASKS = ["SMOTE", "TomekLinks", "EditedNearestNeighbours"]
 
 
 def _datasets(quick: bool):
@@ -66,6 +74,12 @@ def _datasets(quick: bool):
     for rows, d in widths:
         X, y = make("wide", rows, d)
         out.append((f"wide d={d:,}", X, y, ["knn"]))
+    for rows, d in SHAPES:
+        for gen in ("heavy_tails", "integers"):
+            X, y = make(gen, rows, d)
+            for dtype in (np.float32, np.float64):
+                name = f"shape {gen} {np.dtype(dtype).name}"
+                out.append((name, X.astype(dtype), y, SHAPE_TASKS))
     if not quick:
         X, y = make("creditcard")
         out.append(("creditcard full", X, y, ["knn", "SMOTE+TomekLinks"]))
@@ -186,16 +200,19 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--only", help="only the data sets whose name starts with this")
     parser.add_argument(
-        "--contention", action="store_true", help="run beside one busy process (a shared CPU)"
+        "--contention", action="store_true", help="run beside one busy process (--busy 1)"
     )
+    parser.add_argument("--busy", type=int, default=0, help="run beside this many busy processes")
     args = parser.parse_args(argv)
+    busy = max(args.busy, int(args.contention))
     stop = None
-    if args.contention:
+    if busy:
         stop = multiprocessing.Event()
-        multiprocessing.Process(target=_busy, args=(stop,), daemon=True).start()
+        for _ in range(busy):
+            multiprocessing.Process(target=_busy, args=(stop,), daemon=True).start()
+    beside = f"; beside {busy} busy process{'es' if busy > 1 else ''}" if busy else ""
     lines = [
-        f"Machine: {machine_description(torch.device('cpu'))}"
-        + ("; beside one busy process" if args.contention else ""),
+        f"Machine: {machine_description(torch.device('cpu'))}" + beside,
         "",
         "| data | rows x features | task | gpusmote (s) | peer (s) | gpusmote / peer | "
         "sklearn brute (s) | rechecked / queries | engine |",

@@ -20,6 +20,7 @@ __all__ = [
     "thread_cap",
     "resolve_jobs",
     "threads_for",
+    "split_threads",
     "small_input",
     "cpu_workers",
     "torch_threads",
@@ -123,11 +124,12 @@ _threads_user: int | None = None  # the setting before the first open block
 _threads_depth = 0  # open one_thread blocks
 _threads_restored = 0  # open threads_for(False) blocks inside them
 _threads_caps: list[int] = []  # open thread_cap blocks' counts
+_threads_split = 0  # open split_threads blocks: their workers each run on one thread
 
 
 def _threads_wanted() -> int:
     base = min([_threads_user, *_threads_caps])
-    return 1 if _threads_depth and not _threads_restored else base
+    return 1 if _threads_split or (_threads_depth and not _threads_restored) else base
 
 
 def _threads_open() -> None:
@@ -145,7 +147,7 @@ def _threads_apply() -> None:
     wanted = _threads_wanted()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
-    if not (_threads_depth or _threads_restored or _threads_caps):
+    if not (_threads_depth or _threads_restored or _threads_caps or _threads_split):
         _threads_user = None
 
 
@@ -170,6 +172,30 @@ def one_thread(when: bool, device: torch.device):
     finally:
         with _threads_lock:
             _threads_depth -= 1
+            _threads_apply()
+
+
+@contextmanager
+def split_threads(device: torch.device):
+    """Yield how many workers the block may run (the intra-op threads it would have had
+    here, 1 off the CPU) while torch's own count is 1, so that each worker's operations
+    run on the worker's thread. Work split into many pieces that the workers take in
+    turn follows the CPU time each thread actually gets: beside a busy process, torch's
+    parallel regions wait for the thread the process delays (issue #28)."""
+    global _threads_split
+    if device.type != "cpu":
+        yield 1
+        return
+    with _threads_lock:
+        _threads_open()
+        workers = torch.get_num_threads()
+        _threads_split += 1
+        _threads_apply()
+    try:
+        yield workers
+    finally:
+        with _threads_lock:
+            _threads_split -= 1
             _threads_apply()
 
 

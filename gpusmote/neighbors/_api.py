@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
-from .._device import compute_dtype, resolve_budget, resolve_device, small_work, threads_for
+from .._device import (
+    compute_dtype,
+    resolve_budget,
+    resolve_device,
+    small_work,
+    split_threads,
+    threads_for,
+)
 from .._io import as_feature_tensor
 from .._io._sparse import SparseRows, as_sparse_rows, is_sparse
 from .._progress import expect, phase
@@ -361,7 +369,10 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
         problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
     single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"
     with threads_for(single, dev):
-        dist, ind = finish(problem, *_engine(problem, spec, dev, budget, kc, tree))
+        tiles, refine_rows, workers = _engine(problem, spec, dev, budget, kc, tree)
+        # the query tiles taken in turn by one-thread workers (`split_threads`)
+        with split_threads(dev) if workers > 1 else nullcontext():
+            dist, ind = finish(problem, tiles, refine_rows)
     return dist, ind, stats
 
 
@@ -407,20 +418,41 @@ def _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
     return problem, spec, tree, stats
 
 
+# Opt-in for now (issue #28): beside a busy process the split took TomekLinks' search
+# on 3,845 x 1,617 from 2.1-2.2 s to 0.6-0.75 s, but quiet it cost 0.037 s against
+# 0.025 s on 4,147 x 47 (BENCHMARKS.md, "Issue #28's shapes")
+_SPLIT_ENV = "GPUSMOTE_SPLIT_TILES"
+
+
+def split_workers(dev) -> int:
+    """Workers for the CPU's query tiles (`_torch.in_workers`): torch's thread count
+    where ``GPUSMOTE_SPLIT_TILES=1``, else 1 (torch's own threads in each operation)."""
+    if dev.type != "cpu" or os.environ.get(_SPLIT_ENV, "") != "1":
+        return 1
+    return torch.get_num_threads()
+
+
 def _engine(problem, spec, dev, budget: int, kc: int, tree):
-    """``(tiles, refine_rows)`` of backend ``spec`` for ``problem``; see `_exact.finish`."""
+    """``(tiles, refine_rows, workers)`` of backend ``spec`` for ``problem``; see
+    `_exact.finish`. ``workers`` > 1: the CPU's whole-row query tiles are taken in turn
+    by that many one-thread workers (the threads torch would have run each operation
+    on), which the caller runs under `split_threads`."""
     n, m, d = problem.n, problem.m, problem.d
     itemsize = torch.finfo(problem.cdtype).bits // 8
     if spec == "torch":
         if problem.same:
             sym = plan_symmetric(n=n, d=d, kc=kc, itemsize=itemsize, device=dev, budget=budget)
             if sym is not None:
-                return symmetric_candidates(problem, sym), sym.refine_rows
-        plan = plan_torch(n=n, m=m, d=d, kc=kc, itemsize=itemsize, device=dev, budget=budget)
-        return torch_candidates(problem, plan), plan.refine_rows
+                return symmetric_candidates(problem, sym), sym.refine_rows, 1
+        workers = split_workers(dev)
+        plan = plan_torch(
+            n=n, m=m, d=d, kc=kc, itemsize=itemsize, device=dev, budget=budget, workers=workers
+        )
+        workers = plan.workers if plan.depth == 0 else 1
+        return torch_candidates(problem, plan), plan.refine_rows, workers
     # faiss and the tree hold their indexes and host copies outside the plan: refine in
     # a quarter
     refine_rows = plan_rows(budget // 4, refine_bytes(1, kc, d), 4096)
     if spec == "kdtree":
-        return tree_candidates(problem, tree), refine_rows
-    return faiss_candidates(problem, spec), refine_rows
+        return tree_candidates(problem, tree), refine_rows, 1
+    return faiss_candidates(problem, spec), refine_rows, 1

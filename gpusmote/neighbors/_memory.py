@@ -97,6 +97,9 @@ class TorchPlan:
     # features per partial product where the rows are too wide for whole-row tiles
     # (`_torch.torch_candidates` sums the block over slices of this many); 0: whole rows
     depth: int = 0
+    # CPU threads that take the query tiles in turn, each with its own step's memory
+    # (`_torch.in_workers`); 1: the tiles in order, in the calling thread
+    workers: int = 1
 
 
 # Rows this wide are scored in blocks summed over slices of features (`TorchPlan.depth`):
@@ -159,9 +162,18 @@ def stream_rows(budget: int, d: int, n: int) -> int:
 
 
 def plan_torch(
-    *, n: int, m: int, d: int, kc: int, itemsize: int, device: torch.device, budget: int
+    *,
+    n: int,
+    m: int,
+    d: int,
+    kc: int,
+    itemsize: int,
+    device: torch.device,
+    budget: int,
+    workers: int = 1,
 ) -> TorchPlan:
-    """Tile shapes that fit ``budget`` bytes, largest first on each device's own rule."""
+    """Tile shapes that fit ``budget`` bytes, largest first on each device's own rule;
+    with ``workers`` (whole-row tiles only) that many steps at once."""
     n_pad = -(-n // GROUP) * GROUP
     if device.type == "cpu" and d >= SPLIT_MIN_DIM:
         plan = _plan_split(n=n, m=m, d=d, kc=kc, itemsize=itemsize, budget=budget)
@@ -175,6 +187,8 @@ def plan_torch(
         # small databases: taller query tiles of the same block size (2**20 scores), so
         # that a search of a few thousand rows is a few calls, not one per 256 queries
         bq, bw, g = max(_CPU_QUERY_TILE, (1 << 20) // n_pad), _CPU_DB_TILE, GROUP
+        if workers > 1:  # four tiles per worker, as tall as 4,096 rows: fewer, larger ops
+            bq = max(bq, min(-(-m // (4 * workers)), 4096))
     bq = min(bq, m)
     bw = min(bw, n_pad)
     # Keep the database cached if it takes at most half the budget; otherwise each tile
@@ -182,13 +196,16 @@ def plan_torch(
     cache_db = fixed + cache <= budget // 2
     avail = budget - fixed - (cache if cache_db else 0)
     while True:
-        need = _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize) + refine_bytes(1, kc, d)
+        step = _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize)
+        need = workers * step + refine_bytes(1, kc, d)
         if need <= avail:
             break
         if bw > GROUP:
             bw = max(GROUP, (bw // 2) // GROUP * GROUP)
         elif bq > 1:
             bq = max(1, bq // 2)
+        elif workers > 1:  # one step at a time fits where several do not
+            return plan_torch(n=n, m=m, d=d, kc=kc, itemsize=itemsize, device=device, budget=budget)
         else:
             minimum = fixed + need
             raise ValueError(
@@ -199,9 +216,11 @@ def plan_torch(
                     budget,
                 )
             )
-    left = avail - _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize)
+    left = avail - workers * _tile_bytes(bq, bw, g, cache_db, d, kc, itemsize)
     rows = plan_rows(left, refine_bytes(1, kc, d), bq)
-    return TorchPlan(query_tile=bq, db_tile=bw, group=g, cache_db=cache_db, refine_rows=rows)
+    return TorchPlan(
+        query_tile=bq, db_tile=bw, group=g, cache_db=cache_db, refine_rows=rows, workers=workers
+    )
 
 
 def _plan_split(*, n: int, m: int, d: int, kc: int, itemsize: int, budget: int):

@@ -6,6 +6,11 @@ distance matrix never exists; the working set is the plan's, whatever n.
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import torch
 
 from . import _triton
@@ -49,9 +54,14 @@ def torch_candidates(P: Problem, plan: TorchPlan):
         # Padding columns are zero with +inf norms: they score +inf, never selected.
         db = torch.zeros((d + 1, n_pad), dtype=dtype, device=dev)
         db[-1, n:] = float("inf")
-        for a in range(0, n, P.chunk):
-            b = min(n, a + P.chunk)
-            _database_columns(P, a, b, db[:, a:b])
+        # with workers, in pieces they take in turn (disjoint columns of db)
+        step = P.chunk if plan.workers <= 1 else max(1, min(P.chunk, -(-n // (4 * plan.workers))))
+
+        def cache(a: int, _bufs) -> None:
+            _database_columns(P, a, min(n, a + step), db[:, a : min(n, a + step)])
+
+        for _ in in_workers(cache, range(0, n, step), tuple, plan.workers):
+            pass
         x_max = float(db[-1, :n].max().to(torch.float64).sqrt())
     else:
         db_buf = torch.empty((d + 1, bw), dtype=dtype, device=dev)
@@ -60,17 +70,23 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             b = min(n, a + bw)
             norms = _database_columns(P, a, b, db_buf[:, : b - a])[-1]
             x_max = max(x_max, float(norms.max().to(torch.float64).sqrt()))
+        del db_buf
     every_row_is_candidate = kc >= n - int(P.exclude_self)
     fused = dtype == torch.float32 and _triton.enabled(dev, g)
     if fused and P.stats is not None:
         P.stats.fused = True
-    block = None if fused else torch.empty(bq * bw, dtype=dtype, device=dev)
-    queries = torch.ones((bq, d + 1), dtype=dtype, device=dev)
 
-    for q0 in range(0, P.m, bq):
+    def buffers():
+        """A worker's own block, query tile and (uncached) database tile, reused."""
+        block = None if fused else torch.empty(bq * bw, dtype=dtype, device=dev)
+        cols = None if plan.cache_db else torch.empty((d + 1, bw), dtype=dtype, device=dev)
+        return [block, torch.ones((bq, d + 1), dtype=dtype, device=dev), cols]
+
+    def tile(q0: int, bufs):
+        nonlocal fused
         q1 = min(P.m, q0 + bq)
         r = q1 - q0
-        yw = queries[:r]
+        yw = bufs[1][:r]
         P.work(P.Y, q0, q1, out=yw[:, :d])
         run_v = run_i = None
         for d0 in range(0, n_pad, bw):
@@ -80,7 +96,7 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                 cols = db[:, d0:d1]
             else:
                 real = min(d1, n) - d0
-                cols = db_buf[:, :w]
+                cols = bufs[2][:, :w]
                 _database_columns(P, d0, d0 + real, cols[:, :real])
                 cols[:-1, real:] = 0.0
                 cols[-1, real:] = float("inf")
@@ -94,11 +110,11 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                     fused = False
                     if P.stats is not None:
                         P.stats.fused = False
-                    block = torch.empty(bq * bw, dtype=dtype, device=dev)
+                    bufs[0] = torch.empty(bq * bw, dtype=dtype, device=dev)
                 else:
                     run_v, run_i = _merged(run_v, run_i, v, c, kc)
                     continue
-            scores = block[: r * w].view(r, w)
+            scores = bufs[0][: r * w].view(r, w)
             torch.mm(yw, cols, out=scores)
             run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)
         y_norm = sq_norms(yw[:, :d])
@@ -108,7 +124,40 @@ def torch_candidates(P: Problem, plan: TorchPlan):
             threshold = run_v.amax(1).to(torch.float64) + y_norm
         # fused: two evaluations of the scores, the kernel's maybe on tensor cores
         slack = _triton.slack(P, y_norm, x_max) if fused else P.slack_at(y_norm, x_max)
-        yield q0, run_i, threshold, slack
+        return q0, run_i, threshold, slack
+
+    # fused (CUDA): one stream of kernels, in this thread
+    yield from in_workers(tile, range(0, P.m, bq), buffers, 1 if fused else plan.workers)
+
+
+def in_workers(tile, starts, buffers, workers: int):
+    """``tile(start, bufs)`` for each start, computed by ``workers`` threads that take
+    the next start as each finishes (each thread with its own ``buffers()``), yielded in
+    order. At most two tiles per worker are ahead of the consumer. One worker: in this
+    thread, in order."""
+    if workers <= 1:
+        bufs = buffers()
+        for start in starts:
+            yield tile(start, bufs)
+        return
+    local = threading.local()
+
+    def run(start):
+        if not hasattr(local, "bufs"):
+            local.bufs = buffers()
+        return tile(start, local.bufs)
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="gpusmote-tiles") as pool:
+        ahead = deque()
+        todo = iter(starts)
+        for start in itertools.islice(todo, 2 * workers):
+            ahead.append(pool.submit(run, start))
+        while ahead:
+            result = ahead.popleft().result()
+            start = next(todo, None)
+            if start is not None:
+                ahead.append(pool.submit(run, start))
+            yield result
 
 
 def _split_candidates(P: Problem, plan: TorchPlan):

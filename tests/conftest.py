@@ -25,3 +25,12 @@ def device(request):
 @pytest.fixture(params=[torch.float32, torch.float64], ids=["float32", "float64"])
 def dtype(request):
     return request.param
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two intra-op threads for the test (the thread rules need more than one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)

@@ -142,15 +142,6 @@ def test_fit_resample_on_one_instance_from_threads_returns_each_calls_own_rows(c
             np.testing.assert_array_equal(np.asarray(X_res), np.asarray(X_exp))
 
 
-@pytest.fixture
-def two_threads():
-    """torch on two intra-op threads for the test (the thread rules need more than one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_threads_for_restores_the_saved_count_inside_one_thread(two_threads):
     from gpusmote._device import cpu_workers, one_thread, threads_for
 

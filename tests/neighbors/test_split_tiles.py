@@ -12,14 +12,6 @@ from gpusmote.neighbors._api import split_workers
 from tests.neighbors.test_memory import _peak_torch_bytes
 
 
-@pytest.fixture
-def two_threads():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(saved)
-
-
 def _cases():
     rng = np.random.default_rng(0)
     wide = rng.standard_normal((1500, 300)).astype(np.float32)

@@ -68,8 +68,9 @@ def self_search_pays(n: int, m: int, d: int, *, backend, device, max_memory) -> 
     """Whether searching all ``n`` rows of X for themselves costs less than searching
     ``m`` of them: where the torch engine's self-search computes half the products
     (`_torch.symmetric_candidates`; on the CPU, from ``SYMMETRIC_MIN_ROWS`` rows and
-    ``SYMMETRIC_MIN_DIM`` features), it pays when more than half the rows are asked
-    for. Callers then keep the rows they need."""
+    ``SYMMETRIC_MIN_DIM`` features, or ``SYMMETRIC_WIDE_ROWS`` rows of
+    ``SYMMETRIC_WIDE_DIM``: `_memory.symmetric_pays`), it pays when more than half the
+    rows are asked for. Callers then keep the rows they need."""
     dev = resolve_device(device)
     if 2 * m <= n or not symmetric_pays(n, d, dev):
         return False

@@ -258,6 +258,12 @@ COLUMN_GROUP = 16
 # of many features (measurements: BENCHMARKS.md, "The engine's constants").
 SYMMETRIC_MIN_ROWS = 32_768
 SYMMETRIC_MIN_DIM = 32
+# and from fewer rows where the rows are wide (issue #28): k-NN of all rows (k = 2,
+# heavy tails, chained float32 scores, best of 3), symmetric / one-sided time: 3,845 x
+# 1,617 0.73-0.75, 6,000 x 256 0.76, 4,000 x 512 0.82, 3,072 x 256 0.90; 2,000 x 512
+# 0.93-0.98, within the noise (the diagonal blocks, computed whole, are most of it there)
+SYMMETRIC_WIDE_ROWS = 3_072
+SYMMETRIC_WIDE_DIM = 256
 _CPU_SYM_QUERY_TILE = 1024
 _CPU_SYM_DB_TILE = 4096
 
@@ -285,11 +291,11 @@ def _symmetric_bytes(bq: int, bw: int, g: int, d: int, kc: int, itemsize: int) -
 
 def symmetric_pays(n: int, d: int, device: torch.device) -> bool:
     """Whether a self-search of ``n`` rows of ``d`` features takes the symmetric path."""
-    return (
-        device.type == "cpu"
-        and n >= max(SYMMETRIC_MIN_ROWS, 2 * GROUP + 1)
-        and d >= SYMMETRIC_MIN_DIM
-    )
+    if device.type != "cpu" or n < 2 * GROUP + 1:
+        return False
+    if d >= SYMMETRIC_WIDE_DIM and n >= SYMMETRIC_WIDE_ROWS:
+        return True
+    return n >= SYMMETRIC_MIN_ROWS and d >= SYMMETRIC_MIN_DIM
 
 
 def plan_symmetric(

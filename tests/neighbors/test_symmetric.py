@@ -56,6 +56,12 @@ def test_default_sizes_where_it_pays():
     assert plan_symmetric(n=40_000, d=32, kc=4, itemsize=4, device=CPU, budget=budget)
     assert plan_symmetric(n=40_000, d=16, kc=4, itemsize=4, device=CPU, budget=budget) is None
     assert plan_symmetric(n=20_000, d=64, kc=4, itemsize=4, device=CPU, budget=budget) is None
+    # and from fewer rows where they are wide (issue #28: 3,845 x 1,617)
+    assert plan_symmetric(n=3072, d=256, kc=4, itemsize=4, device=CPU, budget=budget)
+    assert plan_symmetric(n=3071, d=256, kc=4, itemsize=4, device=CPU, budget=budget) is None
+    assert plan_symmetric(n=20_000, d=256, kc=4, itemsize=4, device=CPU, budget=budget)
+    assert plan_symmetric(n=20_000, d=255, kc=4, itemsize=4, device=CPU, budget=budget) is None
+    assert plan_symmetric(n=3072, d=255, kc=4, itemsize=4, device=CPU, budget=budget) is None
 
 
 def test_plan_only_for_cpu_self_searches_that_fit(small):

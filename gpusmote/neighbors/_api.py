@@ -25,6 +25,7 @@ from ._backend import resolve_auto_backend, resolve_backend, self_search_pays
 from ._exact import Problem, SearchStats, finish, without_own
 from ._faiss import FaissFlat, faiss_candidates
 from ._memory import (
+    CHAIN_DEPTH,
     SPLIT_DEPTH,
     SPLIT_MIN_DIM,
     plan_rows,
@@ -408,14 +409,37 @@ def _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev):
             # before the probe: where the tree wins, the scores' precision is moot
             tree = race_tree(problem)
             spec = "kdtree" if tree is not None else spec
-    if spec == "torch" and problem.cdtype == torch.float32 and not float32_ok():
-        problem.set_score_dtype(torch.float64, sliced=precision() == "sliced")
+    if spec == "torch":
+        _set_scores(problem, precision, dev)
     stats.backend = spec if isinstance(spec, str) else spec.name
     if spec == "torch":
         stats.score_dtype = "sliced" if problem.sliced else str(problem.cdtype).split(".")[-1]
+        if problem.chain:
+            stats.score_dtype = "chained"
     else:
         stats.score_dtype = "float64" if spec == "kdtree" else "float32"
     return problem, spec, tree, stats
+
+
+def _set_scores(problem, precision, dev) -> None:
+    """The torch engine's scores for ``problem``, from the probe's answer
+    (``precision()``, asked only where it decides something): on the CPU float32
+    chained over slices where the rows are wide (`_torch.product`), for float64 data
+    too (its products cost twice float32's: 4,147 x 47 and 3,845 x 1,617 certify in
+    float32, issue #28); float64 where float32 scores cannot separate the neighbours."""
+    wide = problem.d + 2 > CHAIN_DEPTH
+    if problem.cdtype == torch.float32:
+        answer = precision()
+        if answer == "float32" or (answer == "chained" and dev.type == "cpu"):
+            if dev.type == "cpu" and wide:
+                problem.set_score_dtype(torch.float32, chain=CHAIN_DEPTH)
+            return
+        problem.set_score_dtype(torch.float64, sliced=answer == "sliced")
+    elif problem.cdtype == torch.float64 and dev.type == "cpu":
+        if precision() in ("float32", "chained"):
+            problem.set_score_dtype(torch.float32, chain=CHAIN_DEPTH if wide else 0)
+        elif precision() == "sliced":
+            problem.set_score_dtype(torch.float64, sliced=True)
 
 
 # Opt-in for now (issue #28): beside a busy process the split took TomekLinks' search

@@ -34,6 +34,7 @@ __all__ = [
     "drop_own",
     "without_own",
     "unit_roundoffs",
+    "chained_units",
     "FLOAT32_PLAIN",
     "FLOAT64",
     "sq_norms",
@@ -122,18 +123,28 @@ class Problem:
         self.mean64 = _times_pow2(mean, self.shift)
         self.set_score_dtype(self.cdtype)
 
-    def set_score_dtype(self, dtype: torch.dtype, *, sliced: bool = False) -> None:
+    def set_score_dtype(self, dtype: torch.dtype, *, sliced: bool = False, chain: int = 0) -> None:
         """Compute the candidate scores (the working coordinates and their products) in
         ``dtype``: float32, or float64 where float32 products cannot separate the data's
         neighbours (`_precision.score_precision`). ``sliced``: float64 scores summed from
         float32 products over slices of features, where the engine slices wide rows
-        (`_torch._split_candidates`; elsewhere plain float64). Refinement is float64
-        either way."""
+        (`_torch._split_candidates`; elsewhere plain float64). ``chain``: float32
+        products chained over slices of that many features (`_torch.product`, CPU), whose
+        rounding bound is `chained_units`'. float64 data may take float32
+        scores too: its working rows are then centred in float64 and rounded once
+        (`work`). Refinement is float64 either way."""
         self.cdtype = dtype
         self.sliced = sliced
         self.scaled_mean = self.mean64.to(dtype)
         self.scaled_mean32 = self.mean64.to(torch.float32)
         self.u_in, self.u_acc = unit_roundoffs(dtype)
+        # float64 data rounded to float32 scores' inputs
+        self.rounded = self.X.dtype == torch.float64 and dtype != torch.float64
+        if self.rounded:
+            self.u_in = max(self.u_in, 2.0**-24)
+        self.chain = chain if dtype == torch.float32 and self.d + 2 > chain > 0 else 0
+        if self.chain:
+            self.u_in, self.u_acc = chained_units(self.d, self.chain, self.u_in)
 
     def work(
         self,
@@ -151,6 +162,14 @@ class Problem:
         rows = src[a:b, features]
         if out is None:
             out = torch.empty(rows.shape, dtype=dtype, device=self.device)
+        if src.dtype == torch.float64 and dtype != torch.float64:
+            # centred in float64 and rounded once, a few rows at a time: float64 values
+            # rounded first would err by a unit of |x|, not of |x - mean|
+            step = scratch_rows(self.d)
+            for i in range(a, b, step):
+                j = min(b, i + step)
+                out[i - a : j - a] = self.work64(src, slice(i, j))[:, features]
+            return out
         mean = self.scaled_mean if dtype == self.cdtype else self.scaled_mean32
         # scaled first: a power of two is exact, so this is (row - mean) * scale, rounding
         # for rounding, without row - mean overflowing float32 near its largest values
@@ -324,6 +343,18 @@ def unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     if tf32:
         return 2.0**-11, 2.0**-24  # TF32 inputs
     return 0.0, 2.0**-24
+
+
+def chained_units(d: int, depth: int, u_in: float = 0.0) -> tuple[float, float]:
+    """(input rounding, accumulation unit) of float32 products over ``d`` features (and
+    the two columns the engine folds the norms into) computed as a chain: each slice of
+    ``depth`` features alone, then added to the sum so far (`_torch.product`). A slice's
+    product errs by at most ``depth`` units of its terms, and each of the S additions by
+    one unit of the sum so far, which is at most the sum of the terms' magnitudes:
+    ``depth + S`` units in all, against ``d`` for one product, in `Problem.slack`'s terms.
+    ``u_in``: the rounding of the products' inputs (float64 data rounded to float32)."""
+    slices = -(-(d + 2) // depth)
+    return u_in, 2.0**-24 * min(d + 6, depth + slices + 6) / (d + 6)
 
 
 def sq_norms(rows: torch.Tensor) -> torch.Tensor:

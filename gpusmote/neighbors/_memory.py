@@ -28,6 +28,8 @@ __all__ = [
     "plan_tie_finish",
     "GROUP",
     "COLUMN_GROUP",
+    "CHAIN_DEPTH",
+    "CHAIN_BLOCK",
 ]
 
 # Rows `_exact.sq_norms` squares and `_torch._database_columns` transposes at a time:
@@ -107,6 +109,16 @@ class TorchPlan:
 # turn thin (measurements: BENCHMARKS.md, "The engine's constants").
 SPLIT_MIN_DIM = 2048
 SPLIT_DEPTH = 1024
+# On the CPU, float32 products over more than this many features (the norms' columns
+# included) are summed from products over slices of CHAIN_DEPTH features, each computed
+# alone into a scratch block of at most CHAIN_BLOCK x CHAIN_BLOCK scores and then added
+# (`_torch.product`): their rounding error is then bounded by CHAIN_DEPTH + slices float32
+# units, not d (`_exact.chained_units`), and float32 scores certify wide rows of heavy
+# tails that needed float64 ones (issue #28). In cache-sized blocks the chain took no
+# longer than one product (1,024 x 1,618 x 3,845: 0.08-0.10 s against 0.115 s on two
+# threads of the AMD dev machine; BENCHMARKS.md, "Issue #28's shapes").
+CHAIN_DEPTH = 256
+CHAIN_BLOCK = 512
 _SPLIT_QUERY_TILE = 1024
 _SPLIT_DB_TILE = 2048
 
@@ -128,7 +140,9 @@ def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, items
     queries = bq * (d + 1) * itemsize + bq * d * itemsize + bq * 8 * 2
     # per database column its slot; its working rows are made a few at a time
     db = 0 if cache_db else bw * (d + 1) * itemsize + column_scratch(bw, d, itemsize)
-    return block + groups + gathered + small + queries + db + norm_scratch(bq, d)
+    # a chained product's scratch block (`_torch.product`)
+    chain = min(bq, CHAIN_BLOCK) * min(bw, CHAIN_BLOCK) * itemsize if d + 1 > CHAIN_DEPTH else 0
+    return block + groups + gathered + small + queries + db + chain + norm_scratch(bq, d)
 
 
 def _split_bytes(bq: int, bw: int, g: int, depth: int, d: int, kc: int, itemsize: int) -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import FLOAT64, Problem, sq_norms, unit_roundoffs
-from ._memory import plan_rows
+from ._exact import FLOAT64, Problem, chained_units, sq_norms, unit_roundoffs
+from ._memory import CHAIN_DEPTH, plan_rows
 
 __all__ = ["score_precision", "sliced_units", "PROBE_ROWS"]
 
@@ -42,11 +42,22 @@ def sliced_units(d: int, depth: int) -> tuple[float, float]:
     return 2.0**-24, 2.0**-24 * (depth + 6) / (d + 6)
 
 
+def _float32_units(P: Problem) -> tuple[float, float]:
+    """(input rounding, accumulation unit) of plain float32 products of ``P``'s data:
+    float64 data is rounded to float32 once, after centring."""
+    u_in, u_acc = unit_roundoffs(torch.float32)
+    if P.X.dtype == torch.float64:
+        u_in = max(u_in, 2.0**-24)
+    return u_in, u_acc
+
+
 def score_precision(P: Problem, sliced_depth: int = 0) -> str:
     """The cheapest scores that certify (almost) every row that float64 scores would:
-    "float32", "sliced" (float32 products over slices of ``sliced_depth`` features,
-    summed in float64; offered where the engine would slice the rows anyway) or
-    "float64". Deterministic: the sampled queries are evenly spaced."""
+    "float32" (one product), "chained" (float32 products chained over slices of
+    `CHAIN_DEPTH` features, `chained_units`; on the CPU), "sliced" (float32 products
+    over slices of ``sliced_depth`` features, summed in float64; offered where the
+    engine would slice the rows anyway) or "float64". Deterministic: the sampled
+    queries are evenly spaced."""
     n, m, d, k, kc = P.n, P.m, P.d, P.k, P.kc
     if kc >= n - int(P.exclude_self):  # every row is a candidate: nothing to certify
         return "float32"
@@ -87,7 +98,10 @@ def score_precision(P: Problem, sliced_depth: int = 0) -> str:
         return gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=units)
 
     fail64 = fails(FLOAT64)
-    tiers = [("float32", unit_roundoffs(torch.float32))]
+    plain = _float32_units(P)
+    tiers = [("float32", plain)]
+    if P.device.type == "cpu" and d + 2 > CHAIN_DEPTH:
+        tiers.append(("chained", chained_units(d, CHAIN_DEPTH, plain[0])))
     if sliced_depth:
         tiers.append(("sliced", sliced_units(d, sliced_depth)))
     for name, units in tiers:

@@ -15,7 +15,7 @@ import torch
 
 from . import _triton
 from ._exact import Problem, pad_by_query, sq_norms
-from ._memory import COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
+from ._memory import CHAIN_BLOCK, COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
 from ._precision import sliced_units
 
 __all__ = ["torch_candidates", "symmetric_candidates"]
@@ -35,6 +35,37 @@ def _database_columns(P: Problem, a: int, b: int, out: torch.Tensor) -> torch.Te
         out[:-1, i - a : j - a] = rows.T
     out[:-1] *= -2.0
     return out
+
+
+def product(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor, chain: int, part=None):
+    """``out = a @ b``; with ``chain`` (`Problem.chain`), summed over slices of ``chain``
+    of the inner dimension, each slice's product computed alone into ``part`` (a scratch
+    block of at least ``CHAIN_BLOCK``**2 elements, or of ``out``'s size where smaller) and
+    then added, in blocks of ``out`` of at most ``CHAIN_BLOCK`` x ``CHAIN_BLOCK``: the
+    order that `_exact.chained_units` bounds, whatever the order inside the GEMM."""
+    inner = a.shape[1]
+    if not chain or inner <= chain:
+        return torch.mm(a, b, out=out)
+    r, w = out.shape
+    for i in range(0, r, CHAIN_BLOCK):
+        ai = a[i : i + CHAIN_BLOCK]
+        for j in range(0, w, CHAIN_BLOCK):
+            o = out[i : i + CHAIN_BLOCK, j : j + CHAIN_BLOCK]
+            p = part[: o.numel()].view(o.shape)
+            torch.mm(ai[:, :chain], b[:chain, j : j + CHAIN_BLOCK], out=o)
+            for f0 in range(chain, inner, chain):
+                torch.mm(ai[:, f0 : f0 + chain], b[f0 : f0 + chain, j : j + CHAIN_BLOCK], out=p)
+                o.add_(p)
+    return out
+
+
+def _chain_part(P: Problem, r: int, w: int):
+    """The scratch block of `product` for ``P``'s chained products of blocks of at most
+    (r, w), or None where they are not chained."""
+    if not P.chain:
+        return None
+    size = min(r, CHAIN_BLOCK) * min(w, CHAIN_BLOCK)
+    return torch.empty(size, dtype=P.cdtype, device=P.device)
 
 
 def torch_candidates(P: Problem, plan: TorchPlan):
@@ -80,7 +111,8 @@ def torch_candidates(P: Problem, plan: TorchPlan):
         """A worker's own block, query tile and (uncached) database tile, reused."""
         block = None if fused else torch.empty(bq * bw, dtype=dtype, device=dev)
         cols = None if plan.cache_db else torch.empty((d + 1, bw), dtype=dtype, device=dev)
-        return [block, torch.ones((bq, d + 1), dtype=dtype, device=dev), cols]
+        part = None if fused else _chain_part(P, bq, bw)
+        return [block, torch.ones((bq, d + 1), dtype=dtype, device=dev), cols, part]
 
     def tile(q0: int, bufs):
         nonlocal fused
@@ -115,7 +147,7 @@ def torch_candidates(P: Problem, plan: TorchPlan):
                     run_v, run_i = _merged(run_v, run_i, v, c, kc)
                     continue
             scores = bufs[0][: r * w].view(r, w)
-            torch.mm(yw, cols, out=scores)
+            product(yw, cols, scores, P.chain, bufs[3])
             run_v, run_i = _select_into(P, scores, q0, d0, kc, g, run_v, run_i)
         y_norm = sq_norms(yw[:, :d])
         if every_row_is_candidate:
@@ -364,6 +396,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
     every_row_is_candidate = kc >= n - int(P.exclude_self)
     run = _Running(n_pad, kc, dtype, dev)
     block = torch.empty(bq * max(bq, bw), dtype=dtype, device=dev)
+    part = _chain_part(P, bq, max(bq, bw))
     queries = torch.ones((bq, d + 2), dtype=dtype, device=dev)
 
     def load(q0: int, q1: int) -> torch.Tensor:
@@ -376,7 +409,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
         q1 = min(n, q0 + bq)
         r = q1 - q0
         scores = block[: r * r].view(r, r)
-        torch.mm(load(q0, q1), db[:, q0:q1], out=scores)
+        product(load(q0, q1), db[:, q0:q1], scores, P.chain, part)
         if P.exclude_self:
             scores.fill_diagonal_(inf)
         v, c = _select_block(scores, kc, g)
@@ -390,7 +423,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
             c1 = min(n_pad, c0 + bw)
             w = c1 - c0
             scores = block[: r * w].view(r, w)
-            torch.mm(yw, db[:, c0:c1], out=scores)
+            product(yw, db[:, c0:c1], scores, P.chain, part)
             if not _sparse(scores, g, cap, run, q0, c0, columns=False):
                 v, c = _select_block(scores, kc, g)
                 run.merge_block(q0, q1, v, c + c0)

@@ -101,11 +101,30 @@ def test_exact_on_the_bundled_datasets(name):
 
 
 def test_float64_input_on_every_generator():
+    """float64 data takes float32 scores where the probe finds they certify (their
+    products cost half float64's, issue #28): still the float64 reference's neighbours,
+    and few rows rechecked beyond the genuine ties."""
     for name, (n, d) in SIZES.items():
         X, _ = make(name, min(n, 1500), d)
         stats = _exact(X, 3, "torch", dtype=torch.float64)
-        assert stats.score_dtype == "float64"
-        assert stats.rechecked == _genuine_ties(X, 3)
+        ties = _genuine_ties(X, 3)
+        assert stats.score_dtype in ("float32", "chained", "float64")
+        if stats.score_dtype == "float64":
+            assert stats.rechecked == ties
+        assert ties <= stats.rechecked <= ties + 0.01 * len(X), (name, stats, ties)
+
+
+@pytest.mark.parametrize("d", [12, 300])
+def test_float64_data_is_centred_before_its_float32_scores(d):
+    """Values near 1e6 that differ in their last float32 bits and beyond: rounded to
+    float32 first, each would move by up to 0.03, as far as the neighbours lie apart, and
+    the certificate (which bounds the rounding of centred values) would pass wrong rows.
+    Centred in float64 and rounded once, the float32 scores certify and are exact."""
+    rng = np.random.default_rng(3)
+    X = 1e6 + rng.normal(size=(1500, d)) * (0.05 / np.sqrt(d))
+    stats = _exact(X, 3, "torch", dtype=torch.float64)
+    assert stats.score_dtype == ("float32" if d < 254 else "chained")
+    assert stats.rechecked <= 0.01 * len(X)
 
 
 def test_scores_in_float64_where_one_wide_column_needs_them():

@@ -64,6 +64,9 @@ GROUP = 64
 # (measurements: BENCHMARKS.md, "The engine's constants").
 _CPU_QUERY_TILE = 256
 _CPU_DB_TILE = 16384
+# Scores per block where the database is small (taller query tiles): the wide tiles'
+# 2**22. 2**20 took 5-10 % longer for TomekLinks and ENN on 4,147 x 47 (issue #28)
+_CPU_SMALL_BLOCK = 1 << 22
 # CUDA tiles, from scripts/bench_cuda_tiles.py on an H100: the selection, not the GEMM,
 # is the cost there (measurements: BENCHMARKS.md, "The engine's constants"). Smaller
 # budgets halve the tiles as on the CPU.
@@ -198,9 +201,9 @@ def plan_torch(
     if device.type == "cuda":
         bq, bw, g = _CUDA_QUERY_TILE, _CUDA_DB_TILE, _CUDA_GROUP
     else:
-        # small databases: taller query tiles of the same block size (2**20 scores), so
-        # that a search of a few thousand rows is a few calls, not one per 256 queries
-        bq, bw, g = max(_CPU_QUERY_TILE, (1 << 20) // n_pad), _CPU_DB_TILE, GROUP
+        # small databases: taller query tiles of `_CPU_SMALL_BLOCK` scores, so that a
+        # search of a few thousand rows is a few calls, not one per 256 queries
+        bq, bw, g = max(_CPU_QUERY_TILE, _CPU_SMALL_BLOCK // n_pad), _CPU_DB_TILE, GROUP
         if workers > 1:  # four tiles per worker, as tall as 4,096 rows: fewer, larger ops
             bq = max(bq, min(-(-m // (4 * workers)), 4096))
     bq = min(bq, m)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 
@@ -24,6 +25,8 @@ __all__ = [
     "small_input",
     "cpu_workers",
     "torch_threads",
+    "free_cores",
+    "load_cap",
     "SMALL_WORK",
     "small_work",
 ]
@@ -303,3 +306,76 @@ def torch_threads(threads: int):
         finally:
             if saved != threads:
                 torch.set_num_threads(saved)
+
+
+# Beside a busy process, a parallel region runs at the pace of the thread that process
+# delays: TomekLinks' search on 3,845 x 1,617 took 1.6 s on torch's two threads where
+# one thread took 0.88 s and scikit-learn 0.65 s (issue #28; BENCHMARKS.md, "Issue
+# #28's shapes"). So a call counts the cores that other processes' runnable threads
+# leave free when it starts, and runs on no more threads than that.
+_PROC_STAT = "/proc/stat"
+
+
+def _runnable_now() -> int | None:
+    """The machine's runnable threads now (``procs_running`` of /proc/stat, this
+    thread included); None where the system does not say (not Linux)."""
+    try:
+        with open(_PROC_STAT, "rb") as f:
+            for line in f:
+                if line.startswith(b"procs_running "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _own_runnable() -> int:
+    """This process's threads that are runnable now (state R of /proc/self/task/*/stat):
+    itself, and torch's OpenMP threads that spin for a while after a parallel region,
+    which are no other process's load."""
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        # the state follows the command name, which is in parentheses and may hold any byte
+        if stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R":
+            count += 1
+    return max(1, count)
+
+
+def free_cores() -> int | None:
+    """Cores that this process's threads may run on without waiting for another
+    process's, at least 1: the cores it may use (its CPU affinity) less the runnable
+    threads of other processes, counted machine-wide (``procs_running``, less this
+    process's runnable threads). None where the system does not say. An instant's
+    reading (about 0.2 ms), so only speed depends on it, never results."""
+    others = _runnable_now()
+    if others is None:
+        return None
+    others = max(0, others - _own_runnable())
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    machine = os.cpu_count() or usable
+    return max(1, min(usable, machine - others))
+
+
+@contextmanager
+def load_cap(device: torch.device):
+    """Run the block (a search or a sampler call too large for one thread) on at most
+    the `free_cores` found as it starts (`thread_cap`); nothing changes on a quiet
+    machine, off the CPU, or where the system does not say."""
+    free = free_cores() if device.type == "cpu" else None
+    if free is None or free >= cpu_workers():
+        yield
+        return
+    with thread_cap(free):
+        yield

@@ -7,11 +7,12 @@ import functools
 import numbers
 import threading
 import weakref
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 
-from ._device import one_thread, resolve_device, resolve_jobs, small_input, thread_cap
+from ._device import load_cap, one_thread, resolve_device, resolve_jobs, small_input, thread_cap
 from ._io import Kept, LabelsOnly, SamplerData, host_numpy, plain_input
 from ._io._sparse import densify, is_sparse
 from ._params import ParamsMixin
@@ -67,9 +68,13 @@ def one_at_a_time(method):
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
         X = args[0] if args else kwargs.get("X")
-        single = small_input(X) and not _runs_estimators(self)
+        estimators = _runs_estimators(self)
+        single = small_input(X) and not estimators
         jobs = resolve_jobs(getattr(self, "n_jobs", None))
-        with instance_lock(self), thread_cap(jobs), one_thread(single, _CPU):
+        # a larger call runs on no more threads than busy processes leave free; one that
+        # runs estimators keeps the user's count (their rows may depend on it)
+        load = nullcontext() if single or estimators else load_cap(_CPU)
+        with instance_lock(self), thread_cap(jobs), one_thread(single, _CPU), load:
             return method(self, *args, **kwargs)
 
     return locked

@@ -28,9 +28,14 @@ def dtype(request):
 
 
 @pytest.fixture
-def two_threads():
-    """torch on two intra-op threads for the test (the thread rules need more than one)."""
+def two_threads(monkeypatch):
+    """torch on two intra-op threads for the test (the thread rules need more than one),
+    and both taken as free: the thread rules under test do not depend on what else the
+    machine runs meanwhile (`_device.load_cap`)."""
+    import gpusmote._device as device
+
     before = torch.get_num_threads()
     torch.set_num_threads(2)
+    monkeypatch.setattr(device, "free_cores", lambda: None)
     yield
     torch.set_num_threads(before)

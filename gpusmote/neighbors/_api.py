@@ -11,6 +11,7 @@ import torch
 
 from .._device import (
     compute_dtype,
+    load_cap,
     resolve_budget,
     resolve_device,
     small_work,
@@ -366,14 +367,16 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     scores' precision (on one CPU thread where ``light``), then candidates, refine,
     certify, finish (on one thread for small work and for the tree, whose queries take
     `cpu_workers` threads of their own)."""
-    with threads_for(light, dev):
-        problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
-    single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"
-    with threads_for(single, dev):
-        tiles, refine_rows, workers = _engine(problem, spec, dev, budget, kc, tree)
-        # the query tiles taken in turn by one-thread workers (`split_threads`)
-        with split_threads(dev) if workers > 1 else nullcontext():
-            dist, ind = finish(problem, tiles, refine_rows)
+    # beside busy processes, on no more threads than the cores they leave free
+    with nullcontext() if light else load_cap(dev):
+        with threads_for(light, dev):
+            problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
+        single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"
+        with threads_for(single, dev):
+            tiles, refine_rows, workers = _engine(problem, spec, dev, budget, kc, tree)
+            # the query tiles taken in turn by one-thread workers (`split_threads`)
+            with split_threads(dev) if workers > 1 else nullcontext():
+                dist, ind = finish(problem, tiles, refine_rows)
     return dist, ind, stats
 
 

@@ -1,0 +1,122 @@
+"""Beside busy processes a search runs on the cores they leave free (issue #28):
+`_device.free_cores` reads the machine's runnable threads, `load_cap` holds torch to
+that many threads, and the rows never depend on it."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import gpusmote
+import gpusmote._device as device
+from gpusmote.datasets import make_dataset as make
+from gpusmote.neighbors import _torch as engine
+from gpusmote.neighbors import kneighbors
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _machine(monkeypatch, cores: int, usable: int, running: int, own: int):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(usable)), raising=False)
+    monkeypatch.setattr(device, "_runnable_now", lambda: running)
+    monkeypatch.setattr(device, "_own_runnable", lambda: own)
+
+
+@pytest.mark.parametrize(
+    "cores, usable, running, own, free",
+    [
+        (2, 2, 1, 1, 2),  # quiet: only this thread runs
+        (2, 2, 3, 2, 1),  # one busy process beside this process's two threads
+        (2, 2, 4, 1, 1),  # more busy than cores: still one
+        (8, 8, 5, 1, 4),
+        (8, 2, 1, 1, 2),  # an affinity of two cores on a quiet machine of eight
+        (8, 2, 8, 1, 1),
+    ],
+)
+def test_free_cores_are_the_usable_ones_less_other_processes_runnable_threads(
+    monkeypatch, cores, usable, running, own, free
+):
+    _machine(monkeypatch, cores, usable, running, own)
+    assert device.free_cores() == free
+
+
+def test_free_cores_say_nothing_where_the_system_does_not(monkeypatch):
+    monkeypatch.setattr(device, "_runnable_now", lambda: None)
+    assert device.free_cores() is None
+    monkeypatch.setattr(device, "_PROC_STAT", "/nonexistent/stat")
+    monkeypatch.undo()
+    monkeypatch.setattr(device, "_PROC_STAT", "/nonexistent/stat")
+    assert device._runnable_now() is None
+
+
+@linux
+def test_the_readings_of_this_machine_are_sane():
+    assert device._runnable_now() >= 1
+    assert device._own_runnable() >= 1
+    assert 1 <= device.free_cores() <= (os.cpu_count() or 1)
+
+
+def test_load_cap_holds_torch_to_the_free_cores_and_restores(monkeypatch, two_threads):
+    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    with device.load_cap(torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    monkeypatch.setattr(device, "free_cores", lambda: 2)
+    with device.load_cap(torch.device("cpu")):
+        assert torch.get_num_threads() == 2
+    monkeypatch.setattr(device, "free_cores", lambda: None)
+    with device.load_cap(torch.device("cpu")):
+        assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("sampler", ["TomekLinks", "EditedNearestNeighbours", "SMOTE"])
+def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampler):
+    """The same rows whether both cores are free or a busy process holds one; and beside
+    it the engine's products ran on one thread."""
+    X, y = make("heavy_tails", 3000, 300)
+    cls = getattr(gpusmote, sampler, None) or getattr(gpusmote.under_sampling, sampler)
+    kw = {"random_state": 0} if sampler == "SMOTE" else {}
+    quiet = cls(device="cpu", **kw).fit_resample(X, y)
+    threads = []
+    real = engine.product
+
+    def spy(*args, **kwargs):
+        threads.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "product", spy)
+    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    busy = cls(device="cpu", **kw).fit_resample(X, y)
+    assert threads and set(threads) == {1}
+    np.testing.assert_array_equal(quiet[0], busy[0])
+    np.testing.assert_array_equal(quiet[1], busy[1])
+    assert torch.get_num_threads() == 2
+
+
+def test_a_search_beside_a_busy_process_is_exact(monkeypatch, two_threads):
+    X, _ = make("integers", 2500, 40)
+    d0, i0 = kneighbors(X, 4, device="cpu", backend="torch")
+    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    d1, i1 = kneighbors(X, 4, device="cpu", backend="torch")
+    assert torch.equal(i0, i1) and torch.equal(d0, d1)
+
+
+def test_a_call_that_runs_your_estimator_keeps_your_threads(monkeypatch, two_threads):
+    """Their rows may depend on the thread count (scikit-learn's KMeans did), so the
+    load does not change it: the user's two threads reach the estimator."""
+    from sklearn.neighbors import NearestNeighbors
+
+    seen = []
+
+    class Spy(NearestNeighbors):
+        def kneighbors(self, *args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return super().kneighbors(*args, **kwargs)
+
+    X, y = make("heavy_tails", 3000, 100)
+    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    gpusmote.SMOTE(k_neighbors=Spy(n_neighbors=6), random_state=0).fit_resample(X, y)
+    assert seen and set(seen) == {2}

@@ -131,16 +131,15 @@ class Problem:
         (`_torch._split_candidates`; elsewhere plain float64). ``chain``: float32
         products chained over slices of that many features (`_torch.product`, CPU), whose
         rounding bound is `chained_units`'. float64 data may take float32
-        scores too: its working rows are then centred in float64 and rounded once
-        (`work`). Refinement is float64 either way."""
+        scores too, and so do integers: their working rows are then centred in float64
+        and rounded once (`work`). Refinement is float64 either way."""
         self.cdtype = dtype
         self.sliced = sliced
         self.scaled_mean = self.mean64.to(dtype)
         self.scaled_mean32 = self.mean64.to(torch.float32)
         self.u_in, self.u_acc = unit_roundoffs(dtype)
-        # float64 data rounded to float32 scores' inputs
-        self.rounded = self.X.dtype == torch.float64 and dtype != torch.float64
-        if self.rounded:
+        # float64 or integer data rounded to float32 scores' inputs
+        if _rounds(self.X.dtype, dtype):
             self.u_in = max(self.u_in, 2.0**-24)
         self.chain = chain if dtype == torch.float32 and self.d + 2 > chain > 0 else 0
         if self.chain:
@@ -162,9 +161,9 @@ class Problem:
         rows = src[a:b, features]
         if out is None:
             out = torch.empty(rows.shape, dtype=dtype, device=self.device)
-        if src.dtype == torch.float64 and dtype != torch.float64:
-            # centred in float64 and rounded once, a few rows at a time: float64 values
-            # rounded first would err by a unit of |x|, not of |x - mean|
+        if _rounds(src.dtype, dtype):
+            # centred in float64 and rounded once, a few rows at a time: float64 or
+            # integer values rounded first would err by a unit of |x|, not of |x - mean|
             step = scratch_rows(self.d)
             for i in range(a, b, step):
                 j = min(b, i + step)
@@ -276,6 +275,14 @@ def _pow2_steps(shift: int, dtype: torch.dtype) -> tuple[float, ...]:
         shift -= step
     steps.append(math.ldexp(1.0, shift))
     return tuple(steps)
+
+
+def _rounds(src: torch.dtype, dtype: torch.dtype) -> bool:
+    """Whether values of ``src`` lose digits in ``dtype`` (float64 or integers into
+    float32 scores); float16, bfloat16 and float32 values do not."""
+    if dtype == torch.float64:
+        return False
+    return src == torch.float64 or not src.is_floating_point
 
 
 def _times_pow2(t: torch.Tensor, shift: int, out: torch.Tensor | None = None) -> torch.Tensor:

@@ -44,9 +44,9 @@ def sliced_units(d: int, depth: int) -> tuple[float, float]:
 
 def _float32_units(P: Problem) -> tuple[float, float]:
     """(input rounding, accumulation unit) of plain float32 products of ``P``'s data:
-    float64 data is rounded to float32 once, after centring."""
+    float64 and integer data are rounded to float32 once, after centring."""
     u_in, u_acc = unit_roundoffs(torch.float32)
-    if P.X.dtype == torch.float64:
+    if P.X.dtype == torch.float64 or not P.X.dtype.is_floating_point:
         u_in = max(u_in, 2.0**-24)
     return u_in, u_acc
 

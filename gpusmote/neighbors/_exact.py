@@ -35,6 +35,7 @@ __all__ = [
     "without_own",
     "unit_roundoffs",
     "chained_units",
+    "rounds_to",
     "FLOAT32_PLAIN",
     "FLOAT64",
     "sq_norms",
@@ -139,7 +140,7 @@ class Problem:
         self.scaled_mean32 = self.mean64.to(torch.float32)
         self.u_in, self.u_acc = unit_roundoffs(dtype)
         # float64 or integer data rounded to float32 scores' inputs
-        if _rounds(self.X.dtype, dtype):
+        if rounds_to(self.X.dtype, dtype):
             self.u_in = max(self.u_in, 2.0**-24)
         self.chain = chain if dtype == torch.float32 and self.d + 2 > chain > 0 else 0
         if self.chain:
@@ -161,7 +162,7 @@ class Problem:
         rows = src[a:b, features]
         if out is None:
             out = torch.empty(rows.shape, dtype=dtype, device=self.device)
-        if _rounds(src.dtype, dtype):
+        if rounds_to(src.dtype, dtype):
             # centred in float64 and rounded once, a few rows at a time: float64 or
             # integer values rounded first would err by a unit of |x|, not of |x - mean|
             step = scratch_rows(self.d)
@@ -277,7 +278,7 @@ def _pow2_steps(shift: int, dtype: torch.dtype) -> tuple[float, ...]:
     return tuple(steps)
 
 
-def _rounds(src: torch.dtype, dtype: torch.dtype) -> bool:
+def rounds_to(src: torch.dtype, dtype: torch.dtype) -> bool:
     """Whether values of ``src`` lose digits in ``dtype`` (float64 or integers into
     float32 scores); float16, bfloat16 and float32 values do not."""
     if dtype == torch.float64:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import FLOAT64, Problem, chained_units, sq_norms, unit_roundoffs
+from ._exact import FLOAT64, Problem, chained_units, rounds_to, sq_norms, unit_roundoffs
 from ._memory import CHAIN_DEPTH, plan_rows
 
 __all__ = ["score_precision", "sliced_units", "PROBE_ROWS"]
@@ -46,7 +46,7 @@ def _float32_units(P: Problem) -> tuple[float, float]:
     """(input rounding, accumulation unit) of plain float32 products of ``P``'s data:
     float64 and integer data are rounded to float32 once, after centring."""
     u_in, u_acc = unit_roundoffs(torch.float32)
-    if P.X.dtype == torch.float64 or not P.X.dtype.is_floating_point:
+    if rounds_to(P.X.dtype, torch.float32):
         u_in = max(u_in, 2.0**-24)
     return u_in, u_acc
 

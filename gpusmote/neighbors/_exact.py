@@ -61,8 +61,10 @@ class SearchStats:
     d: int
     k: int
     backend: str = ""
-    # the candidate scores' precision: "float32", "float64", or "sliced" (float32
-    # products over slices of features summed in float64); the tree's are float64
+    # the candidate scores' precision: "float32", "float64", "chained" (float32
+    # products over slices of features, each added to the float32 sum, on the CPU) or
+    # "sliced" (float32 products over slices of features summed in float64); the
+    # tree's are float64
     score_dtype: str = ""
     queries: int = 0
     rechecked: int = 0

@@ -35,6 +35,7 @@ __all__ = [
     "without_own",
     "unit_roundoffs",
     "chained_units",
+    "input_units",
     "rounds_to",
     "FLOAT32_PLAIN",
     "FLOAT64",
@@ -140,10 +141,7 @@ class Problem:
         self.sliced = sliced
         self.scaled_mean = self.mean64.to(dtype)
         self.scaled_mean32 = self.mean64.to(torch.float32)
-        self.u_in, self.u_acc = unit_roundoffs(dtype)
-        # float64 or integer data rounded to float32 scores' inputs
-        if rounds_to(self.X.dtype, dtype):
-            self.u_in = max(self.u_in, 2.0**-24)
+        self.u_in, self.u_acc = input_units(self.X.dtype, dtype)
         self.chain = chain if dtype == torch.float32 and self.d + 2 > chain > 0 else 0
         if self.chain:
             self.u_in, self.u_acc = chained_units(self.d, self.chain, self.u_in)
@@ -353,6 +351,15 @@ def unit_roundoffs(cdtype: torch.dtype) -> tuple[float, float]:
     if tf32:
         return 2.0**-11, 2.0**-24  # TF32 inputs
     return 0.0, 2.0**-24
+
+
+def input_units(src: torch.dtype, cdtype: torch.dtype) -> tuple[float, float]:
+    """`unit_roundoffs` of products in ``cdtype`` of data of dtype ``src``, whose input
+    rounding counts float64 or integer data rounded to float32 once (`rounds_to`)."""
+    u_in, u_acc = unit_roundoffs(cdtype)
+    if rounds_to(src, cdtype):
+        u_in = max(u_in, 2.0**-24)
+    return u_in, u_acc
 
 
 def chained_units(d: int, depth: int, u_in: float = 0.0) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ._exact import FLOAT64, Problem, chained_units, rounds_to, sq_norms, unit_roundoffs
+from ._exact import FLOAT64, Problem, chained_units, input_units, sq_norms
 from ._memory import CHAIN_DEPTH, plan_rows
 
 __all__ = ["score_precision", "sliced_units", "PROBE_ROWS"]
@@ -40,15 +40,6 @@ def sliced_units(d: int, depth: int) -> tuple[float, float]:
     accumulation unit by d + 6): each slice's float32 sum errs by at most ``depth``
     units of its own terms, and the slices' float64 sum by next to nothing."""
     return 2.0**-24, 2.0**-24 * (depth + 6) / (d + 6)
-
-
-def _float32_units(P: Problem) -> tuple[float, float]:
-    """(input rounding, accumulation unit) of plain float32 products of ``P``'s data:
-    float64 and integer data are rounded to float32 once, after centring."""
-    u_in, u_acc = unit_roundoffs(torch.float32)
-    if rounds_to(P.X.dtype, torch.float32):
-        u_in = max(u_in, 2.0**-24)
-    return u_in, u_acc
 
 
 def score_precision(P: Problem, sliced_depth: int = 0) -> str:
@@ -98,7 +89,7 @@ def score_precision(P: Problem, sliced_depth: int = 0) -> str:
         return gap <= 2.0 * P.slack(y_norm, x_max, d2_k, units=units)
 
     fail64 = fails(FLOAT64)
-    plain = _float32_units(P)
+    plain = input_units(P.X.dtype, torch.float32)
     tiers = [("float32", plain)]
     if P.device.type == "cpu" and d + 2 > CHAIN_DEPTH:
         tiers.append(("chained", chained_units(d, CHAIN_DEPTH, plain[0])))

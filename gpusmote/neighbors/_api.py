@@ -430,19 +430,16 @@ def _set_scores(problem, precision, dev) -> None:
     chained over slices where the rows are wide (`_torch.product`), for float64 data
     too (its products cost twice float32's: 4,147 x 47 and 3,845 x 1,617 certify in
     float32, issue #28); float64 where float32 scores cannot separate the neighbours."""
-    wide = problem.d + 2 > CHAIN_DEPTH
-    if problem.cdtype == torch.float32:
-        answer = precision()
-        if answer == "float32" or (answer == "chained" and dev.type == "cpu"):
-            if dev.type == "cpu" and wide:
-                problem.set_score_dtype(torch.float32, chain=CHAIN_DEPTH)
-            return
+    cpu = dev.type == "cpu"
+    if problem.cdtype == torch.float64 and not cpu:
+        return  # float64 data keeps float64 scores on CUDA (not measured there)
+    answer = precision()
+    if answer in ("float32", "chained"):  # "chained" is offered on the CPU only
+        chain = CHAIN_DEPTH if cpu and problem.d + 2 > CHAIN_DEPTH else 0
+        if chain or problem.cdtype != torch.float32:
+            problem.set_score_dtype(torch.float32, chain=chain)
+    else:
         problem.set_score_dtype(torch.float64, sliced=answer == "sliced")
-    elif problem.cdtype == torch.float64 and dev.type == "cpu":
-        if precision() in ("float32", "chained"):
-            problem.set_score_dtype(torch.float32, chain=CHAIN_DEPTH if wide else 0)
-        elif precision() == "sliced":
-            problem.set_score_dtype(torch.float64, sliced=True)
 
 
 # Opt-in for now (issue #28): beside a busy process the split took TomekLinks' search

@@ -345,7 +345,8 @@ def _own_runnable() -> int:
         except OSError:  # the thread ended meanwhile
             continue
         # the state follows the command name, which is in parentheses and may hold any byte
-        if stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"R":
+        state = stat.rfind(b")") + 2
+        if stat[state : state + 1] == b"R":
             count += 1
     return max(1, count)
 

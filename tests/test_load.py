@@ -11,6 +11,7 @@ import torch
 
 import gpusmote
 import gpusmote._device as device
+import gpusmote.under_sampling
 from gpusmote.datasets import make_dataset as make
 from gpusmote.neighbors import _torch as engine
 from gpusmote.neighbors import kneighbors

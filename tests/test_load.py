@@ -19,22 +19,30 @@ from gpusmote.neighbors import kneighbors
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def _machine(monkeypatch, cores: int, usable: int, running: int, own: int):
+def _machine(monkeypatch, cores: int, usable: int, running, own):
+    """A machine of ``cores`` whose readings of runnable threads come in turn from
+    ``running`` (the machine's) and ``own`` (this process's thread ids); the pauses
+    between readings are recorded, not slept."""
+    running = iter(running if isinstance(running, list) else [running] * 3)
+    own = iter(own if isinstance(own, list) else [own] * 6)
+    pauses = []
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(usable)), raising=False)
-    monkeypatch.setattr(device, "_runnable_now", lambda: running)
-    monkeypatch.setattr(device, "_own_runnable", lambda: own)
+    monkeypatch.setattr(device, "_runnable_now", lambda: next(running))
+    monkeypatch.setattr(device, "_own_runnable", lambda: frozenset(next(own)))
+    monkeypatch.setattr(device.time, "sleep", pauses.append)
+    return pauses
 
 
 @pytest.mark.parametrize(
     "cores, usable, running, own, free",
     [
-        (2, 2, 1, 1, 2),  # quiet: only this thread runs
-        (2, 2, 3, 2, 1),  # one busy process beside this process's two threads
-        (2, 2, 4, 1, 1),  # more busy than cores: still one
-        (8, 8, 5, 1, 4),
-        (8, 2, 1, 1, 2),  # an affinity of two cores on a quiet machine of eight
-        (8, 2, 8, 1, 1),
+        (2, 2, 1, "a", 2),  # quiet: only this thread runs
+        (2, 2, 3, "ab", 1),  # one busy process beside this process's two threads
+        (2, 2, 4, "a", 1),  # more busy than cores: still one
+        (8, 8, 5, "a", 4),
+        (8, 2, 1, "a", 2),  # an affinity of two cores on a quiet machine of eight
+        (8, 2, 8, "a", 1),
     ],
 )
 def test_free_cores_are_the_usable_ones_less_other_processes_runnable_threads(
@@ -44,19 +52,41 @@ def test_free_cores_are_the_usable_ones_less_other_processes_runnable_threads(
     assert device.free_cores() == free
 
 
+def test_a_thread_of_its_own_that_stops_meanwhile_is_no_other_process(monkeypatch):
+    """The machine counted two threads, one of them a spinning thread of this process
+    that went to sleep before this process's were read: it is this process's still."""
+    pauses = _machine(monkeypatch, 2, 2, running=[2], own=["ab", "a"])
+    assert device.free_cores() == 2
+    assert pauses == []  # one reading on a quiet machine
+
+
+def test_a_short_lived_thread_does_not_take_a_core(monkeypatch):
+    """Another process's thread runnable at the first reading only: the fewest count."""
+    pauses = _machine(monkeypatch, 2, 2, running=[2, 1], own="a")
+    assert device.free_cores() == 2
+    assert pauses == [device._READING_PAUSES_S[0]]
+
+
+def test_a_busy_process_shows_through_every_reading(monkeypatch):
+    pauses = _machine(monkeypatch, 2, 2, running=[2, 2, 3], own="a")
+    assert device.free_cores() == 1
+    assert pauses == list(device._READING_PAUSES_S)
+    assert sum(pauses) < 2e-3  # what a busy machine's reading costs
+
+
 def test_free_cores_say_nothing_where_the_system_does_not(monkeypatch):
     monkeypatch.setattr(device, "_runnable_now", lambda: None)
     assert device.free_cores() is None
-    monkeypatch.setattr(device, "_PROC_STAT", "/nonexistent/stat")
     monkeypatch.undo()
     monkeypatch.setattr(device, "_PROC_STAT", "/nonexistent/stat")
     assert device._runnable_now() is None
+    assert device.free_cores() is None
 
 
 @linux
 def test_the_readings_of_this_machine_are_sane():
     assert device._runnable_now() >= 1
-    assert device._own_runnable() >= 1
+    assert str(os.getpid()).encode() in device._own_runnable()  # this thread runs
     assert 1 <= device.free_cores() <= (os.cpu_count() or 1)
 
 
@@ -71,6 +101,20 @@ def test_load_cap_holds_torch_to_the_free_cores_and_restores(monkeypatch, two_th
     monkeypatch.setattr(device, "free_cores", lambda: None)
     with device.load_cap(torch.device("cpu")):
         assert torch.get_num_threads() == 2
+
+
+def test_load_cap_reads_nothing_where_there_is_one_thread_to_hold(monkeypatch, two_threads):
+    """Inside a capped block (a sampler call's, around its searches), on one thread,
+    and off the CPU the machine is not read."""
+    reads = []
+    monkeypatch.setattr(device, "free_cores", lambda: reads.append(1) or 1)
+    with device.load_cap(torch.device("cpu")):
+        with device.load_cap(torch.device("cpu")):
+            assert torch.get_num_threads() == 1
+    assert len(reads) == 1
+    with device.load_cap(torch.device("meta")):
+        pass
+    assert len(reads) == 1
 
 
 @pytest.mark.parametrize("sampler", ["TomekLinks", "EditedNearestNeighbours", "SMOTE"])

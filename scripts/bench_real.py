@@ -25,6 +25,9 @@ process. "rechecked" is the rows the neighbour engine could not certify from its
 candidates, over all the searches of that row (`gpusmote.neighbors.collect_stats`);
 for kneighbors, "ties" is how many rows have genuine distance ties (the 5th and the
 last candidate, the 8th nearest, at the same distance), which no bound can certify.
+"threads": the fewest CPU threads gpusmote's searches took in each run, in run order
+(1 for the small searches that run on one thread by rule; elsewhere fewer than torch's
+where busy processes held cores as a search started).
 """
 
 from __future__ import annotations
@@ -156,6 +159,8 @@ def _counted(fn):
         counts["rechecked"] = sum(s.rechecked for s in stats)
         counts["queries"] = sum(s.queries for s in stats)
         counts["backends"] = sorted({f"{s.backend}/{s.score_dtype}" for s in stats})
+        # the fewest CPU threads a search of this run took (the load decides them)
+        counts.setdefault("threads", []).append(min((s.threads for s in stats), default=0))
         return result
 
     return run, counts
@@ -185,7 +190,8 @@ def _row(name: str, X, y, task: str, repeat: int) -> str:
         rechecked += f" ({int((d8[:, 7] == d8[:, 4]).sum()):,} ties)"
     return (
         f"| {name} | {shape} | {label} | {_fmt(ours)} | {_fmt(peer)} | {ours / peer:.2f} | "
-        f"{'' if brute is None else _fmt(brute)} | {rechecked} | {', '.join(counts['backends'])} |"
+        f"{'' if brute is None else _fmt(brute)} | {rechecked} | {', '.join(counts['backends'])} | "
+        f"{' '.join(map(str, counts['threads']))} |"
     )
 
 
@@ -215,8 +221,8 @@ def main(argv=None):
         f"Machine: {machine_description(torch.device('cpu'))}" + beside,
         "",
         "| data | rows x features | task | gpusmote (s) | peer (s) | gpusmote / peer | "
-        "sklearn brute (s) | rechecked / queries | engine |",
-        "|:---|---:|:---|---:|---:|---:|---:|---:|:---|",
+        "sklearn brute (s) | rechecked / queries | engine | threads |",
+        "|:---|---:|:---|---:|---:|---:|---:|---:|:---|:---|",
     ]
     t0 = time.perf_counter()
     try:

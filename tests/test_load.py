@@ -14,7 +14,7 @@ import gpusmote._device as device
 import gpusmote.under_sampling
 from gpusmote.datasets import make_dataset as make
 from gpusmote.neighbors import _torch as engine
-from gpusmote.neighbors import kneighbors
+from gpusmote.neighbors import collect_stats, kneighbors
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -142,11 +142,15 @@ def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampl
 
 
 def test_a_search_beside_a_busy_process_is_exact(monkeypatch, two_threads):
+    """The same neighbours on the one free core, and its statistics say which."""
     X, _ = make("integers", 2500, 40)
-    d0, i0 = kneighbors(X, 4, device="cpu", backend="torch")
+    with collect_stats() as quiet:
+        d0, i0 = kneighbors(X, 4, device="cpu", backend="torch")
     monkeypatch.setattr(device, "free_cores", lambda: 1)
-    d1, i1 = kneighbors(X, 4, device="cpu", backend="torch")
+    with collect_stats() as busy:
+        d1, i1 = kneighbors(X, 4, device="cpu", backend="torch")
     assert torch.equal(i0, i1) and torch.equal(d0, d1)
+    assert [s.threads for s in quiet] == [2] and [s.threads for s in busy] == [1]
 
 
 def test_a_call_that_runs_your_estimator_keeps_your_threads(monkeypatch, two_threads):

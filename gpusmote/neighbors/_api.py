@@ -11,6 +11,7 @@ import torch
 
 from .._device import (
     compute_dtype,
+    cpu_workers,
     load_cap,
     resolve_budget,
     resolve_device,
@@ -362,6 +363,14 @@ def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light)
         retried = True
 
 
+def _threads_used(spec: str, workers: int) -> int:
+    """The CPU threads a search's candidates run on: the tree's own query threads, the
+    one-thread workers of split tiles, or torch's threads."""
+    if spec == "kdtree":
+        return cpu_workers()
+    return workers if workers > 1 else torch.get_num_threads()
+
+
 def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     """Validated tensors in, ``(dist, ind, stats)`` out: choose the engine and the
     scores' precision (on one CPU thread where ``light``), then candidates, refine,
@@ -374,6 +383,8 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
         single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"
         with threads_for(single, dev):
             tiles, refine_rows, workers = _engine(problem, spec, dev, budget, kc, tree)
+            if dev.type == "cpu":
+                stats.threads = _threads_used(spec, workers)
             # the query tiles taken in turn by one-thread workers (`split_threads`)
             with split_threads(dev) if workers > 1 else nullcontext():
                 dist, ind = finish(problem, tiles, refine_rows)

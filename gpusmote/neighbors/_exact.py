@@ -54,7 +54,7 @@ class SearchStats:
     (genuine distance ties at the k-th neighbour, or scores too coarse for the data);
     ``tie_candidates`` the (query, row) pairs the tie finish measured for them, or took
     from its exact scores (integer data). Counts, not timings:
-    deterministic for the same data and settings.
+    deterministic for the same data and settings (``threads`` aside).
     """
 
     n: int
@@ -72,6 +72,10 @@ class SearchStats:
     tie_candidates: int = 0
     # whether the torch engine's blocks ran in the fused Triton kernel (`_triton`)
     fused: bool = False
+    # the CPU threads the candidates ran on (0 off the CPU): a timing's context, which
+    # depends on the machine's load when the search starts (`_device.load_cap`), unlike
+    # the counts above
+    threads: int = 0
 
 
 class Problem:

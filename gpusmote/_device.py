@@ -28,6 +28,7 @@ __all__ = [
     "torch_threads",
     "free_cores",
     "load_cap",
+    "reread_load",
     "SMALL_WORK",
     "small_work",
 ]
@@ -389,8 +390,12 @@ def free_cores() -> int | None:
         time.sleep(pause)
         now = _other_runnable()
         others = None if now is None else min(others, now)
-    if others is None:
-        return None
+    return None if others is None else _free_beside(others)
+
+
+def _free_beside(others: int) -> int:
+    """The cores this process may use (its CPU affinity) that ``others`` runnable
+    threads of other processes leave free, at least 1."""
     try:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -399,15 +404,73 @@ def free_cores() -> int | None:
     return max(1, min(usable, machine - others))
 
 
+# Between its tiles a search reads the load again (`reread_load`), at most every
+# `_REREAD_S`: a misreading at the start costs one tile, not the search, and a search
+# that outlasts a change (a training job starting or ending) follows it.
+_REREAD_S = 0.005
+_loads = threading.local()  # this thread's open load_cap blocks (`_Load`), innermost last
+
+
+class _Load:
+    """An open `load_cap` block: the threads it would run on unheld (``workers``) and
+    the cap it holds now in `_threads_caps` (None: none)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.cap: int | None = None
+        self.read_at = 0.0
+
+    def hold(self, free: int | None) -> None:
+        """Hold the block to ``free`` threads (None or at least ``workers``: no cap)."""
+        self.read_at = time.perf_counter()
+        cap = None if free is None or free >= self.workers else free
+        if cap == self.cap:
+            return
+        with _threads_lock:
+            if self.cap is None:
+                _threads_open()
+            else:
+                _threads_caps.remove(self.cap)
+            if cap is not None:
+                _threads_caps.append(cap)
+            self.cap = cap
+            _threads_apply()
+
+    def reread(self) -> None:
+        """One reading; fewer threads than now only when `free_cores` confirms it."""
+        others = _other_runnable()
+        if others is None:
+            return
+        free = _free_beside(others)
+        if free < (self.workers if self.cap is None else self.cap):
+            free = free_cores()
+        self.hold(free)
+
+
 @contextmanager
 def load_cap(device: torch.device):
     """Run the block (a search or a sampler call too large for one thread) on at most
-    the `free_cores` found as it starts (`thread_cap`); nothing changes on a quiet
-    machine, off the CPU, or where the system does not say."""
+    the `free_cores` found as it starts, and as found again between a search's tiles
+    (`reread_load`); nothing changes on a quiet machine, off the CPU, or where the
+    system does not say."""
     workers = cpu_workers() if device.type == "cpu" else 1
-    free = free_cores() if workers > 1 else None  # nothing to hold otherwise
-    if free is None or free >= workers:
+    if workers <= 1:  # nothing to hold
         yield
         return
-    with thread_cap(free):
+    load = _Load(workers)
+    load.hold(free_cores())
+    stack = _loads.__dict__.setdefault("open", [])
+    stack.append(load)
+    try:
         yield
+    finally:
+        stack.pop()
+        load.hold(None)
+
+
+def reread_load() -> None:
+    """Between a search's tiles: the innermost open `load_cap` block of this thread
+    reads the load again, if `_REREAD_S` have passed since it last did (about 0.1 ms)."""
+    stack = getattr(_loads, "open", None)
+    if stack and time.perf_counter() - stack[-1].read_at >= _REREAD_S:
+        stack[-1].reread()

@@ -25,9 +25,9 @@ process. "rechecked" is the rows the neighbour engine could not certify from its
 candidates, over all the searches of that row (`gpusmote.neighbors.collect_stats`);
 for kneighbors, "ties" is how many rows have genuine distance ties (the 5th and the
 last candidate, the 8th nearest, at the same distance), which no bound can certify.
-"threads": the fewest CPU threads gpusmote's searches took in each run, in run order
-(1 for the small searches that run on one thread by rule; elsewhere fewer than torch's
-where busy processes held cores as a search started).
+"threads": the fewest CPU threads gpusmote's searches started on in each run, in run
+order (1 for the small searches that run on one thread by rule; elsewhere fewer than
+torch's where busy processes held cores as a search started).
 """
 
 from __future__ import annotations

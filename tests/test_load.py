@@ -34,6 +34,14 @@ def _machine(monkeypatch, cores: int, usable: int, running, own):
     return pauses
 
 
+def _reads(monkeypatch, free: int) -> None:
+    """Every reading of the machine, at the start and between tiles, finds ``free``
+    cores free."""
+    monkeypatch.setattr(device, "free_cores", lambda: free)
+    monkeypatch.setattr(device, "_other_runnable", lambda: 0)
+    monkeypatch.setattr(device, "_free_beside", lambda others: free)
+
+
 @pytest.mark.parametrize(
     "cores, usable, running, own, free",
     [
@@ -133,7 +141,7 @@ def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampl
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "product", spy)
-    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    _reads(monkeypatch, 1)
     busy = cls(device="cpu", **kw).fit_resample(X, y)
     assert threads and set(threads) == {1}
     np.testing.assert_array_equal(quiet[0], busy[0])
@@ -146,11 +154,79 @@ def test_a_search_beside_a_busy_process_is_exact(monkeypatch, two_threads):
     X, _ = make("integers", 2500, 40)
     with collect_stats() as quiet:
         d0, i0 = kneighbors(X, 4, device="cpu", backend="torch")
-    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    _reads(monkeypatch, 1)
     with collect_stats() as busy:
         d1, i1 = kneighbors(X, 4, device="cpu", backend="torch")
     assert torch.equal(i0, i1) and torch.equal(d0, d1)
     assert [s.threads for s in quiet] == [2] and [s.threads for s in busy] == [1]
+
+
+def _product_threads(monkeypatch) -> list:
+    """The torch threads each of the engine's products runs on, as they run."""
+    threads = []
+    real = engine.product
+
+    def spy(*args, **kwargs):
+        threads.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "product", spy)
+    return threads
+
+
+def _search(kind: str, X, y):
+    if kind == "kneighbors":
+        return kneighbors(X, 3, device="cpu", backend="torch")
+    return gpusmote.under_sampling.EditedNearestNeighbours(device="cpu").fit_resample(X, y)
+
+
+@pytest.mark.parametrize("kind", ["kneighbors", "EditedNearestNeighbours"])
+def test_a_misreading_at_the_start_costs_one_tile(monkeypatch, two_threads, kind):
+    """The first reading finds one core free, those between the tiles two: the first
+    tile runs on one thread, the others on two (in a sampler call, the call's own
+    reading is read again), and the neighbours are the quiet machine's."""
+    X, y = make("heavy_tails", 4147, 47)  # five query tiles
+    quiet = _search(kind, X, y)
+    monkeypatch.setattr(device, "_REREAD_S", 0.0)
+    reads = iter([1])
+    monkeypatch.setattr(device, "free_cores", lambda: next(reads, 2))
+    monkeypatch.setattr(device, "_other_runnable", lambda: 0)
+    monkeypatch.setattr(device, "_free_beside", lambda others: 2)
+    threads = _product_threads(monkeypatch)
+    again = _search(kind, X, y)
+    assert threads[0] == 1 and len(threads) > 2 and set(threads[1:]) == {2}
+    for a, b in zip(quiet, again):
+        assert torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+    assert torch.get_num_threads() == 2
+
+
+def test_a_busy_process_that_starts_during_a_search_takes_a_core(monkeypatch, two_threads):
+    """Quiet at the start; between the tiles one reading shows another process and
+    `free_cores` confirms it: the tiles after it run on one thread."""
+    X, _ = make("heavy_tails", 4147, 47)
+    monkeypatch.setattr(device, "_REREAD_S", 0.0)
+    reads = iter([2])
+    confirmed = []
+    monkeypatch.setattr(device, "free_cores", lambda: next(reads, None) or confirmed.append(1) or 1)
+    monkeypatch.setattr(device, "_other_runnable", lambda: 1)
+    monkeypatch.setattr(device, "_free_beside", lambda others: 2 - others)
+    threads = _product_threads(monkeypatch)
+    kneighbors(X, 3, device="cpu", backend="torch")
+    assert threads[0] == 2 and len(threads) > 2 and set(threads[1:]) == {1}
+    assert len(confirmed) == 1  # the lower count confirmed once, then kept on one reading
+    assert torch.get_num_threads() == 2
+
+
+def test_between_tiles_the_load_is_read_at_most_every_so_often(monkeypatch, two_threads):
+    X, _ = make("heavy_tails", 4147, 47)
+    readings = []
+    monkeypatch.setattr(device, "_other_runnable", lambda: readings.append(1) or 0)
+    monkeypatch.setattr(device, "_REREAD_S", 3600.0)
+    kneighbors(X, 3, device="cpu", backend="torch")
+    assert readings == []
+    monkeypatch.setattr(device, "_REREAD_S", 0.0)
+    kneighbors(X, 3, device="cpu", backend="torch")
+    assert len(readings) >= 4  # before each tile after the first
 
 
 def test_a_call_that_runs_your_estimator_keeps_your_threads(monkeypatch, two_threads):
@@ -166,6 +242,6 @@ def test_a_call_that_runs_your_estimator_keeps_your_threads(monkeypatch, two_thr
             return super().kneighbors(*args, **kwargs)
 
     X, y = make("heavy_tails", 3000, 100)
-    monkeypatch.setattr(device, "free_cores", lambda: 1)
+    _reads(monkeypatch, 1)
     gpusmote.SMOTE(k_neighbors=Spy(n_neighbors=6), random_state=0).fit_resample(X, y)
     assert seen and set(seen) == {2}

@@ -364,7 +364,7 @@ def _search_within_memory(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light)
 
 
 def _threads_used(spec: str, workers: int) -> int:
-    """The CPU threads a search's candidates run on: the tree's own query threads, the
+    """The CPU threads a search's candidates start on: the tree's own query threads, the
     one-thread workers of split tiles, or torch's threads."""
     if spec == "kdtree":
         return cpu_workers()

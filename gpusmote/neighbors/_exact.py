@@ -72,9 +72,9 @@ class SearchStats:
     tie_candidates: int = 0
     # whether the torch engine's blocks ran in the fused Triton kernel (`_triton`)
     fused: bool = False
-    # the CPU threads the candidates ran on (0 off the CPU): a timing's context, which
-    # depends on the machine's load when the search starts (`_device.load_cap`), unlike
-    # the counts above
+    # the CPU threads the candidates started on (0 off the CPU; later tiles follow the
+    # load, `_device.reread_load`): a timing's context, which depends on the machine's
+    # load, unlike the counts above
     threads: int = 0
 
 

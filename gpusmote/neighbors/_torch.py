@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from .._device import reread_load
 from . import _triton
 from ._exact import Problem, pad_by_query, sq_norms
 from ._memory import CHAIN_BLOCK, COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
@@ -169,7 +170,9 @@ def in_workers(tile, starts, buffers, workers: int):
     thread, in order."""
     if workers <= 1:
         bufs = buffers()
-        for start in starts:
+        for i, start in enumerate(starts):
+            if i:
+                reread_load()  # on the cores a busy process leaves free now
             yield tile(start, bufs)
         return
     local = threading.local()
@@ -209,6 +212,8 @@ def _split_candidates(P: Problem, plan: TorchPlan):
     inf = float("inf")
     x_max = 0.0
     for q0 in range(0, P.m, bq):
+        if q0:
+            reread_load()
         q1 = min(P.m, q0 + bq)
         r = q1 - q0
         y_norm = torch.zeros(r, dtype=torch.float64, device=dev)
@@ -416,6 +421,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
         run.merge_block(q0, q1, v, c + q0)
 
     for q0 in range(0, n, bq):
+        reread_load()  # on the cores a busy process leaves free now
         q1 = min(n, q0 + bq)
         r = q1 - q0
         yw = load(q0, q1)

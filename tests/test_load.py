@@ -229,6 +229,31 @@ def test_between_tiles_the_load_is_read_at_most_every_so_often(monkeypatch, two_
     assert len(readings) >= 4  # before each tile after the first
 
 
+def test_the_trees_queries_take_the_free_cores_too(monkeypatch, two_threads):
+    """A search the KD-tree takes (its set-up on one torch thread) queries the tree in
+    as many threads as cores are free: two quiet, one beside a busy process."""
+    from gpusmote.neighbors import _tree
+
+    X, _ = make("integers", 5000, 8)  # above the small work of one thread
+    seen = []
+    real = _tree.TreeIndex.query
+
+    def spy(self, queries, k, workers=None):
+        seen.append(device.cpu_workers() if workers is None else workers)
+        return real(self, queries, k, workers)
+
+    monkeypatch.setattr(_tree.TreeIndex, "query", spy)
+    with collect_stats() as quiet:
+        d0, i0 = kneighbors(X, 3, device="cpu", backend="kdtree")
+    assert [s.threads for s in quiet] == [2] and set(seen) == {2}
+    seen.clear()
+    _reads(monkeypatch, 1)
+    with collect_stats() as busy:
+        d1, i1 = kneighbors(X, 3, device="cpu", backend="kdtree")
+    assert [s.threads for s in busy] == [1] and set(seen) == {1}
+    assert torch.equal(i0, i1) and torch.equal(d0, d1)
+
+
 def test_a_call_that_runs_your_estimator_keeps_your_threads(monkeypatch, two_threads):
     """Their rows may depend on the thread count (scikit-learn's KMeans did), so the
     load does not change it: the user's two threads reach the estimator."""

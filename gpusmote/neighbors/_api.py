@@ -376,8 +376,11 @@ def _search(Xt, Yt, k, exclude_self, budget, kc, spec, dev, light: bool):
     scores' precision (on one CPU thread where ``light``), then candidates, refine,
     certify, finish (on one thread for small work and for the tree, whose queries take
     `cpu_workers` threads of their own)."""
-    # beside busy processes, on no more threads than the cores they leave free
-    with nullcontext() if light else load_cap(dev):
+    # beside busy processes, on no more threads than the cores they leave free: torch's,
+    # and the tree's query threads (a light search's set-up is on one thread already;
+    # small work runs on one thread whatever the load)
+    small = small_work(Xt.shape[0], Yt.shape[0], Xt.shape[1])
+    with nullcontext() if small else load_cap(dev):
         with threads_for(light, dev):
             problem, spec, tree, stats = _choose(Xt, Yt, k, exclude_self, budget, kc, spec, dev)
         single = small_work(problem.n, problem.m, problem.d) or spec == "kdtree"

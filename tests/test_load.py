@@ -195,7 +195,7 @@ def test_a_misreading_at_the_start_costs_one_tile(monkeypatch, two_threads, kind
     threads = _product_threads(monkeypatch)
     again = _search(kind, X, y)
     assert threads[0] == 1 and len(threads) > 2 and set(threads[1:]) == {2}
-    for a, b in zip(quiet, again):
+    for a, b in zip(quiet, again, strict=True):
         assert torch.equal(torch.as_tensor(a), torch.as_tensor(b))
     assert torch.get_num_threads() == 2
 

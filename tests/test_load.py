@@ -125,14 +125,8 @@ def test_load_cap_reads_nothing_where_there_is_one_thread_to_hold(monkeypatch, t
     assert len(reads) == 1
 
 
-@pytest.mark.parametrize("sampler", ["TomekLinks", "EditedNearestNeighbours", "SMOTE"])
-def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampler):
-    """The same rows whether both cores are free or a busy process holds one; and beside
-    it the engine's products ran on one thread."""
-    X, y = make("heavy_tails", 3000, 300)
-    cls = getattr(gpusmote, sampler, None) or getattr(gpusmote.under_sampling, sampler)
-    kw = {"random_state": 0} if sampler == "SMOTE" else {}
-    quiet = cls(device="cpu", **kw).fit_resample(X, y)
+def _product_threads(monkeypatch) -> list:
+    """The torch threads each of the engine's products runs on, as they run."""
     threads = []
     real = engine.product
 
@@ -141,6 +135,18 @@ def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampl
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "product", spy)
+    return threads
+
+
+@pytest.mark.parametrize("sampler", ["TomekLinks", "EditedNearestNeighbours", "SMOTE"])
+def test_a_busy_machine_changes_threads_not_rows(monkeypatch, two_threads, sampler):
+    """The same rows whether both cores are free or a busy process holds one; and beside
+    it the engine's products ran on one thread."""
+    X, y = make("heavy_tails", 3000, 300)
+    cls = getattr(gpusmote, sampler, None) or getattr(gpusmote.under_sampling, sampler)
+    kw = {"random_state": 0} if sampler == "SMOTE" else {}
+    quiet = cls(device="cpu", **kw).fit_resample(X, y)
+    threads = _product_threads(monkeypatch)
     _reads(monkeypatch, 1)
     busy = cls(device="cpu", **kw).fit_resample(X, y)
     assert threads and set(threads) == {1}
@@ -159,19 +165,6 @@ def test_a_search_beside_a_busy_process_is_exact(monkeypatch, two_threads):
         d1, i1 = kneighbors(X, 4, device="cpu", backend="torch")
     assert torch.equal(i0, i1) and torch.equal(d0, d1)
     assert [s.threads for s in quiet] == [2] and [s.threads for s in busy] == [1]
-
-
-def _product_threads(monkeypatch) -> list:
-    """The torch threads each of the engine's products runs on, as they run."""
-    threads = []
-    real = engine.product
-
-    def spy(*args, **kwargs):
-        threads.append(torch.get_num_threads())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "product", spy)
-    return threads
 
 
 def _search(kind: str, X, y):

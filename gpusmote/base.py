@@ -174,17 +174,16 @@ class BaseSampler(ParamsMixin):
         return (back(out[0]), out[1]) if back is not None else out
 
     # sparse input ---------------------------------------------------------------------
-    def _sparse_native(self) -> bool:
-        """Whether this sampler works on sparse rows as they are (`gpusmote._io._sparse`):
-        its searches, interpolation and output stay sparse. The others get a dense copy."""
-        return False
+    # Whether this sampler works on sparse rows as they are (`gpusmote._io._sparse`): its
+    # searches, interpolation and output stay sparse. The others get a dense copy.
+    _sparse_native = False
 
     def _sparse_input(self, X):
         """``(X, back)``: sparse ``X`` as it is for a sampler with a sparse path; for the
         others a dense copy, with a warning, and ``back`` turning the dense output into
         the input's sparse format (imbalanced-learn's SMOTEN does the same)."""
         self._sparse_in = is_sparse(X)  # ClusterCentroids' voting="auto" follows it
-        if not self._sparse_in or self._sparse_native():
+        if not self._sparse_in or self._sparse_native:
             return X, None
         return densify(X, type(self).__name__, getattr(self, "max_memory", None))
 

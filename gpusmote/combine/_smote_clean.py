@@ -15,9 +15,7 @@ __all__ = ["SMOTEENN", "SMOTETomek"]
 
 class _SMOTEThenClean(BaseSampler):
     _cleaner_param = ""
-
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def _default_cleaner(self):
         """The cleaner of all classes on the same device and engine as the SMOTE."""

@@ -55,8 +55,7 @@ class ADASYN(BaseSampler):
 
     _exact_counts = False  # rows per class follow per-row rounding, not exactly the strategy
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

@@ -109,8 +109,7 @@ class BorderlineSMOTE(_WholeSetSMOTE):
     [90, 90]
     """
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

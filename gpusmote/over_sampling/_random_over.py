@@ -53,6 +53,7 @@ class RandomOverSampler(BaseSampler):
 
     _sets_sample_indices = True
 
+    @property
     def _sparse_native(self) -> bool:
         return self.shrinkage is None  # the smoothed bootstrap adds dense noise
 

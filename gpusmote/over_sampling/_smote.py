@@ -62,8 +62,7 @@ class SMOTE(BaseSMOTE):
     True
     """
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

@@ -39,8 +39,7 @@ def _check_kind(kind_sel) -> None:
 class _ENNCore(BaseCleaningSampler):
     """One ENN pass as a function of the rows still in play."""
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def _enn_pass(self, X, codes, classes, strategy, n_neighbors, kind_sel):
         """Kept positions (into ``X``) after one ENN pass, class by class in sorted

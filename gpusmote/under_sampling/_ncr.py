@@ -59,8 +59,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
     [39, 20]
     """
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

@@ -48,8 +48,7 @@ class RandomUnderSampler(BaseUnderSampler):
     [3, 3]
     """
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

@@ -53,8 +53,7 @@ class TomekLinks(BaseCleaningSampler):
     [0, 1, 0, 0]
     """
 
-    def _sparse_native(self) -> bool:
-        return True
+    _sparse_native = True
 
     def __init__(
         self,

@@ -3,6 +3,9 @@ else in gpusmote does.
 
 - `_convert`: ``(X, y)`` validated once into tensors (`SamplerData`, `LabelsOnly`), and
   the output rebuilt in the input's container types;
+- `_frame`: pandas DataFrames as numbers, and back (one rule for every column dtype);
+- `_sparse`: scipy sparse matrices and torch sparse tensors kept sparse (`SparseRows`)
+  from input to output;
 - `_table`: tables of continuous and categorical columns (SMOTENC, SMOTEN);
 - `_output`: what a sampler's ``_fit_resample`` returns, turned into ``(X_out, y_out)``.
 """

@@ -1,9 +1,10 @@
 """The ``gpusmote`` command: ``demo``, ``resample``, ``bench`` and ``info``.
 
 Parts: `_parser` (arguments), `_commands` (what each command does), `_files` (reading
-and atomically writing tables), `_progress`, `_plot`; and two public modules the
-scripts use too: `gpusmote.cli.demo` (the fraud-style experiment) and
-`gpusmote.cli.bench` (benchmark helpers and data).
+and atomically writing tables), `_plot` (the `--plot` figure); the progress bar is the
+library's (`gpusmote._progress`); and two public modules the scripts use too:
+`gpusmote.cli.demo` (the fraud-style experiment) and `gpusmote.cli.bench` (benchmark
+helpers and data).
 """
 
 from __future__ import annotations

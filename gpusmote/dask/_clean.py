@@ -10,7 +10,8 @@ import torch
 
 from .._validation import fmt_error
 from . import _input
-from ._over import device_of, worker_budget
+from ._job import device_of
+from ._over import worker_budget
 
 __all__ = ["Cleaning"]
 

@@ -11,7 +11,7 @@ from . import _input
 from ._input import DaskInput
 from ._methods import method_for
 
-__all__ = ["Job"]
+__all__ = ["Job", "device_of"]
 
 # Output partitions of synthetic rows. A fixed default, not one taken from the input's
 # partitions: the seeds are per output partition, so the output must not depend on how
@@ -133,3 +133,11 @@ def seed_of(random_state) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
     return int(random_state)
+
+
+def device_of(search: dict):
+    """The torch device of a job's search settings (``search["device"]``), resolved on
+    the worker that runs the task."""
+    from .._device import resolve_device
+
+    return resolve_device(search["device"])

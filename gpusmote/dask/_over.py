@@ -12,6 +12,7 @@ import torch
 from .._io._frame import restore_frame
 from .._validation import fmt_error
 from . import _input
+from ._job import device_of
 
 __all__ = ["OverSampling"]
 
@@ -134,11 +135,6 @@ def _graph(Xc, n_c: int, k: int, search: dict, token: str, ci: int):
 
 
 # tasks (run on the workers) ----------------------------------------------------------
-def device_of(search: dict) -> torch.device:
-    from .._device import resolve_device
-
-    return resolve_device(search["device"])
-
 
 # The share of a dask worker's memory limit a task's search or interpolation may use
 # when the sampler gives no max_memory: the engine's CPU default (256 MiB) is over half

@@ -76,6 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="the split's and SMOTE's seed")
     demo.set_defaults(func=commands.demo)
 
+    _add_resample(sub, commands)
+
+    bench = sub.add_parser(
+        "bench",
+        help="neighbour search and SMOTE vs scikit-learn / imbalanced-learn",
+        formatter_class=_Formatter,
+    )
+    bench.add_argument("--size", choices=["small", "medium"], default="small")
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    bench.add_argument("--json", help="also write the neighbour results to this JSON file")
+    bench.set_defaults(func=commands.bench)
+
+    info = sub.add_parser("info", help="versions, devices and neighbour backends")
+    info.set_defaults(func=commands.info)
+    return parser
+
+
+def _add_resample(sub, commands) -> None:
+    """The ``resample`` command's arguments."""
     res = sub.add_parser(
         "resample",
         help="resample a table file (CSV, Parquet, .npy, .npz, .pt)",
@@ -130,17 +149,3 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--force", action="store_true", help="replace an existing output")
     res.add_argument("--quiet", action="store_true", help="no progress bar, seed or summary")
     res.set_defaults(func=commands.resample)
-
-    bench = sub.add_parser(
-        "bench",
-        help="neighbour search and SMOTE vs scikit-learn / imbalanced-learn",
-        formatter_class=_Formatter,
-    )
-    bench.add_argument("--size", choices=["small", "medium"], default="small")
-    bench.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    bench.add_argument("--json", help="also write the neighbour results to this JSON file")
-    bench.set_defaults(func=commands.bench)
-
-    info = sub.add_parser("info", help="versions, devices and neighbour backends")
-    info.set_defaults(func=commands.info)
-    return parser

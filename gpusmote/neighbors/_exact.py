@@ -41,6 +41,7 @@ __all__ = [
     "FLOAT64",
     "sq_norms",
     "pad_by_query",
+    "select_block",
 ]
 
 logger = logging.getLogger("gpusmote.neighbors")
@@ -646,6 +647,23 @@ def _merge_measured(P: Problem, q, hits, c0: int, run_d, run_i):
     vals, perm = vals.sort(dim=1, stable=True)
     run_d[rows], run_i[rows] = vals[:, :k], idx.gather(1, perm[:, :k])
     return run_d, run_i
+
+
+def select_block(scores: torch.Tensor, kc: int, g: int):
+    """The kc smallest entries of each row of ``scores`` (r, w): (values, columns).
+
+    With ``g > 1``, a group-minimum prefilter first keeps the kc groups of g columns
+    with the smallest minima, then selects among their kc*g entries. It is exact: each
+    of the kc smallest entries lies in a group whose minimum is at most the kc-th value,
+    and the kc chosen groups hold kc entries no larger than that.
+    """
+    r, w = scores.shape
+    if g > 1 and w % g == 0 and w // g > kc:
+        _, gi = scores.view(r, w // g, g).amin(2).topk(kc, dim=1, largest=False, sorted=False)
+        cols = (gi.unsqueeze(2) * g + torch.arange(g, device=scores.device)).view(r, kc * g)
+        v, j = scores.gather(1, cols).topk(kc, dim=1, largest=False, sorted=False)
+        return v, cols.gather(1, j)
+    return scores.topk(min(kc, w), dim=1, largest=False, sorted=False)
 
 
 def pad_by_query(q: torch.Tensor, v: torch.Tensor, c: torch.Tensor, run_v, run_i):

@@ -56,7 +56,7 @@ def column_scratch(rows: int, d: int, itemsize: int) -> int:
     return min(rows, scratch_rows(d)) * d * (2 * itemsize + 8)
 
 
-# Group size of the group-minimum prefilter (see `_torch._select_block`); the database
+# Group size of the group-minimum prefilter (see `_exact.select_block`); the database
 # is padded to a multiple of it (measurements: BENCHMARKS.md, "The engine's constants").
 GROUP = 64
 
@@ -129,7 +129,7 @@ _SPLIT_DB_TILE = 2048
 def _tile_bytes(bq: int, bw: int, g: int, cache_db: bool, d: int, kc: int, itemsize: int) -> int:
     """Peak bytes of one (query tile, database tile) step; see `_torch.torch_candidates`."""
     block = bq * bw * itemsize  # distance block
-    prefilter = g > 1 and bw // g > kc  # as in `_torch._select_block`
+    prefilter = g > 1 and bw // g > kc  # as in `_exact.select_block`
     # topk copies the values it selects from, with int64 positions, before selecting
     if prefilter:
         groups = bq * (bw // g) * (2 * itemsize + 8)  # group minima and topk's copy

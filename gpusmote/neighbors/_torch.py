@@ -15,7 +15,7 @@ import torch
 
 from .._device import reread_load
 from . import _triton
-from ._exact import Problem, pad_by_query, sq_norms
+from ._exact import Problem, pad_by_query, select_block, sq_norms
 from ._memory import CHAIN_BLOCK, COLUMN_GROUP, GROUP, SymmetricPlan, TorchPlan, scratch_rows
 from ._precision import sliced_units
 
@@ -264,7 +264,7 @@ def _select_into(P: Problem, scores: torch.Tensor, q0: int, d0: int, kc: int, g:
         if lo < hi:
             diag = torch.arange(lo, hi, device=scores.device)
             scores[diag - q0, diag - d0] = float("inf")
-    v, c = _select_block(scores, kc, g)
+    v, c = select_block(scores, kc, g)
     c += d0
     return _merged(run_v, run_i, v, c, kc)
 
@@ -276,25 +276,8 @@ def _merged(run_v, run_i, v: torch.Tensor, c: torch.Tensor, kc: int):
     return _merge(run_v, run_i, v, c, min(kc, run_v.shape[1] + v.shape[1]))
 
 
-def _select_block(scores: torch.Tensor, kc: int, g: int):
-    """The kc smallest entries of each row of ``scores`` (r, w): (values, columns).
-
-    With ``g > 1``, a group-minimum prefilter first keeps the kc groups of g columns
-    with the smallest minima, then selects among their kc*g entries. It is exact: each
-    of the kc smallest entries lies in a group whose minimum is at most the kc-th value,
-    and the kc chosen groups hold kc entries no larger than that.
-    """
-    r, w = scores.shape
-    if g > 1 and w % g == 0 and w // g > kc:
-        _, gi = scores.view(r, w // g, g).amin(2).topk(kc, dim=1, largest=False, sorted=False)
-        cols = (gi.unsqueeze(2) * g + torch.arange(g, device=scores.device)).view(r, kc * g)
-        v, j = scores.gather(1, cols).topk(kc, dim=1, largest=False, sorted=False)
-        return v, cols.gather(1, j)
-    return scores.topk(min(kc, w), dim=1, largest=False, sorted=False)
-
-
 def _select_columns(scores: torch.Tensor, kc: int, g: int):
-    """`_select_block` down the columns: the kc smallest entries of each column of
+    """`_exact.select_block` down the columns: the kc smallest entries of each column of
     ``scores`` (r, w), as (w, kc) values and row positions (same prefilter argument)."""
     r, w = scores.shape
     if g > 1 and r % g == 0 and r // g > kc:
@@ -417,7 +400,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
         product(load(q0, q1), db[:, q0:q1], scores, P.chain, part)
         if P.exclude_self:
             scores.fill_diagonal_(inf)
-        v, c = _select_block(scores, kc, g)
+        v, c = select_block(scores, kc, g)
         run.merge_block(q0, q1, v, c + q0)
 
     for q0 in range(0, n, bq):
@@ -431,7 +414,7 @@ def symmetric_candidates(P: Problem, plan: SymmetricPlan):
             scores = block[: r * w].view(r, w)
             product(yw, db[:, c0:c1], scores, P.chain, part)
             if not _sparse(scores, g, cap, run, q0, c0, columns=False):
-                v, c = _select_block(scores, kc, g)
+                v, c = select_block(scores, kc, g)
                 run.merge_block(q0, q1, v, c + c0)
             if not _sparse(scores, COLUMN_GROUP, cap, run, q0, c0, columns=True):
                 v, c = _select_columns(scores, kc, COLUMN_GROUP)

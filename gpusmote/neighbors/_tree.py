@@ -18,9 +18,8 @@ import numpy as np
 import torch
 
 from .._device import cpu_workers, small_work, torch_threads
-from ._exact import Problem, drop_own
+from ._exact import Problem, drop_own, select_block
 from ._memory import GROUP
-from ._torch import _select_block
 
 __all__ = [
     "import_scipy_spatial",
@@ -181,7 +180,7 @@ def torch_rates(threads: int) -> tuple[float, float]:
     """The torch engine's cost on this CPU at ``threads`` intra-op threads: (seconds per
     score selected, seconds per multiply-add), timed once per process and thread count
     (best of 3, a few milliseconds) on one block of the engine's CPU shape, 128 x 4096
-    scores of 33 features selected by `_torch._select_block`."""
+    scores of 33 features selected by `_exact.select_block`."""
     if threads not in _TORCH_RATES:
         gen = torch.Generator().manual_seed(0)
         y = torch.randn(_RATE_ROWS, _RATE_DEPTH, generator=gen)
@@ -193,7 +192,7 @@ def torch_rates(threads: int) -> tuple[float, float]:
                 t0 = time.perf_counter()
                 torch.mm(y, x, out=scores)
                 t1 = time.perf_counter()
-                _select_block(scores, 8, GROUP)
+                select_block(scores, 8, GROUP)
                 t2 = time.perf_counter()
                 t_mm, t_sel = min(t_mm, t1 - t0), min(t_sel, t2 - t1)
         block = _RATE_ROWS * _RATE_COLS

@@ -197,7 +197,7 @@ def block_candidates(
     yw: torch.Tensor, cols: torch.Tensor, q0: int, d0: int, kc: int, g: int, exclude: bool
 ):
     """The kc smallest scores of each query in this block and their columns (as
-    `_torch._select_block` gives them), from the kernel's group minima: the kc groups
+    `_exact.select_block` gives them), from the kernel's group minima: the kc groups
     with the smallest minima, their scores recomputed, the kc smallest kept."""
     r, w = yw.shape[0], cols.shape[1]
     mins = group_minima(yw, cols, g, q0, d0, exclude)

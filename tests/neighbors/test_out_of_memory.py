@@ -16,7 +16,7 @@ def _failing(monkeypatch, times):
     """Make the first ``times`` block selections raise a (CUDA-style) out-of-memory error;
     returns the list of the working memories the searches were planned for."""
     calls = {"n": 0}
-    original = engine._select_block
+    original = engine.select_block
 
     def select(scores, kc, g):
         calls["n"] += 1
@@ -24,7 +24,7 @@ def _failing(monkeypatch, times):
             raise torch.OutOfMemoryError("CUDA out of memory (injected)")
         return original(scores, kc, g)
 
-    monkeypatch.setattr(engine, "_select_block", select)
+    monkeypatch.setattr(engine, "select_block", select)
     return calls
 
 

@@ -69,7 +69,9 @@ def test_n_jobs_wherever_imblearn_has_it(cls):
         cls(n_jobs=1.5).fit_resample(X, y)
 
 
-def test_n_jobs_caps_torch_threads_during_the_call_and_restores_them():
+def test_n_jobs_caps_torch_threads_during_the_call_and_restores_them(two_threads):
+    """(Both cores taken as free: beside other work a large call would also hold to the
+    free cores, `_device.load_cap`; CI once ran this beside other tests.)"""
     X, y = _data(n=(15000, 3000), d=16)  # above the one-thread size of small inputs
     seen = []
 
@@ -77,15 +79,10 @@ def test_n_jobs_caps_torch_threads_during_the_call_and_restores_them():
         seen.append(torch.get_num_threads())
         return {0: 3000}
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        NearMiss(sampling_strategy=strategy, n_jobs=1).fit_resample(X, y)
-        assert seen == [1] and torch.get_num_threads() == 2
-        NearMiss(sampling_strategy=strategy, n_jobs=None).fit_resample(X, y)
-        assert seen == [1, 2]  # None: no cap (a large input keeps torch's setting)
-    finally:
-        torch.set_num_threads(old)
+    NearMiss(sampling_strategy=strategy, n_jobs=1).fit_resample(X, y)
+    assert seen == [1] and torch.get_num_threads() == 2
+    NearMiss(sampling_strategy=strategy, n_jobs=None).fit_resample(X, y)
+    assert seen == [1, 2]  # None: no cap (a large input keeps torch's setting)
 
 
 def test_n_jobs_caps_from_several_threads_restore_the_setting():

@@ -252,7 +252,7 @@ class BaseSampler(ParamsMixin):
         return data
 
     # helpers the methods share --------------------------------------------------------
-    def _search(self) -> dict:
+    def _search_kwargs(self) -> dict:
         """The keyword arguments of this sampler's `gpusmote.neighbors.kneighbors` calls."""
         return {
             "backend": getattr(self, "backend", "auto"),
@@ -291,16 +291,25 @@ class BaseSampler(ParamsMixin):
                 )
             if attr is not None:
                 est = NearestNeighbors(
-                    n_neighbors=k + extra, n_jobs=getattr(self, "n_jobs", None), **self._search()
+                    n_neighbors=k + extra,
+                    n_jobs=getattr(self, "n_jobs", None),
+                    **self._search_kwargs(),
                 )
                 setattr(self, attr, est.fit(X_all))
             if asked == 0:  # nothing asked about (NCR: no misclassified row)
                 return torch.empty((0, k), dtype=torch.int64, device=X_all.device)
             if extra:  # the rows search for themselves: no copy of them is needed
-                return kneighbors(X_all, k, rows=own, return_distance=False, **self._search())
+                return kneighbors(
+                    X_all, k, rows=own, return_distance=False, **self._search_kwargs()
+                )
             queries = X_all if own is None else X_all[own]  # each row its own neighbour too
             return kneighbors(
-                X_all, k, Y=queries, exclude_self=False, return_distance=False, **self._search()
+                X_all,
+                k,
+                Y=queries,
+                exclude_self=False,
+                return_distance=False,
+                **self._search_kwargs(),
             )
         est = self._estimator(spec)
         if attr is not None:

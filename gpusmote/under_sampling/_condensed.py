@@ -139,7 +139,7 @@ class _SeededKNN(BaseCleaningSampler):
         labels = np.asarray(data.classes, dtype=object)[codes_rule.cpu().numpy()]
         labels = labels.astype(np.asarray(data.classes).dtype)
         if isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors is None:
-            clf = KNeighborsClassifier(k, n_jobs=self.n_jobs, **self._search())
+            clf = KNeighborsClassifier(k, n_jobs=self.n_jobs, **self._search_kwargs())
             return clf.fit(X_rule, labels)
         return self._estimator(self.n_neighbors).fit(host_numpy(X_rule), labels)
 
@@ -187,7 +187,7 @@ class CondensedNearestNeighbour(_SeededKNN):
 
     def _condense(self, X, codes, minority, members, seeds, ci, k) -> torch.Tensor:
         C = torch.cat([minority, seeds])
-        state = _KNNState(X[C], codes[C], X[members], k, self._search())
+        state = _KNNState(X[C], codes[C], X[members], k, self._search_kwargs())
         n_s = members.numel()
         positions = torch.arange(n_s, device=X.device)
         # imbalanced-learn skips a position p when p is among the chosen rows' *indices*
@@ -254,10 +254,10 @@ class OneSidedSelection(_SeededKNN):
         rest[sel] = False
         others = members[rest]
         C = torch.cat([minority, seeds])
-        wrong = _KNNState(X[C], codes[C], X[others], k, self._search()).predict() != ci
+        wrong = _KNNState(X[C], codes[C], X[others], k, self._search_kwargs()).predict() != ci
         return torch.cat([seeds, others[wrong]]), C
 
     def _finish_selection(self, X, codes, under, data) -> torch.Tensor:
         """Tomek links among the kept rows are removed too."""
         cleaned = self._cleaned(data)
-        return under[~links_among(X[under], codes[under], cleaned, self._search())]
+        return under[~links_among(X[under], codes[under], cleaned, self._search_kwargs())]

@@ -328,7 +328,9 @@ class AllKNN(_ENNCore):
         # imbalanced-learn's fitted attributes: the neighbours object of n_neighbors
         # (for an int, one of n_neighbors + 1) and the ENN of the last pass
         if isinstance(k, numbers.Integral):
-            self.nn_ = NearestNeighbors(n_neighbors=total + 1, n_jobs=self.n_jobs, **self._search())
+            self.nn_ = NearestNeighbors(
+                n_neighbors=total + 1, n_jobs=self.n_jobs, **self._search_kwargs()
+            )
         else:
             self.nn_ = self._estimator(k)
         self.enn_ = self._inner_enn(size if total else 0)

@@ -97,7 +97,9 @@ class NearMiss(BaseUnderSampler):
         """imbalanced-learn's ``nn_`` / ``nn_ver3_``: the neighbours object given, cloned,
         or for an int a `gpusmote.neighbors.NearestNeighbors` of that many."""
         if isinstance(spec, numbers.Integral):
-            return NearestNeighbors(n_neighbors=int(spec), n_jobs=self.n_jobs, **self._search())
+            return NearestNeighbors(
+                n_neighbors=int(spec), n_jobs=self.n_jobs, **self._search_kwargs()
+            )
         return self._estimator(spec)
 
     def _distances(self, database, queries, k: int):
@@ -113,7 +115,7 @@ class NearMiss(BaseUnderSampler):
             )
         if not isinstance(self.n_neighbors, numbers.Integral):
             return self._object_search(self.n_neighbors, database, queries, k)[0]
-        dist, _ = kneighbors(database, k, Y=queries, exclude_self=False, **self._search())
+        dist, _ = kneighbors(database, k, Y=queries, exclude_self=False, **self._search_kwargs())
         return dist.to(torch.float64)
 
     def _object_search(self, spec, database, queries, k: int):
@@ -173,7 +175,7 @@ class NearMiss(BaseUnderSampler):
                         Y=X_min,
                         exclude_self=False,
                         return_distance=False,
-                        **self._search(),
+                        **self._search_kwargs(),
                     )
                 else:
                     near = self._object_search(self.n_neighbors_ver3, X_c, X_min, k3)[1]

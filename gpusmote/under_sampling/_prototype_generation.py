@@ -129,7 +129,7 @@ class ClusterCentroids(BaseUnderSampler):
             )
             centres = centres.to(dev, X_c.dtype)
             if self.voting_ == "hard":
-                search = self._search()
+                search = self._search_kwargs()
                 X_search = X_c.to(compute_dtype(X_c.dtype))
                 nearest = kneighbors(
                     X_search,

@@ -72,7 +72,7 @@ class TomekLinks(BaseCleaningSampler):
 
     def _select(self, data) -> np.ndarray:
         X, codes = self._points(data), data.codes.to(self.device_)
-        links = links_among(X, codes, self._cleaned(data), self._search())
+        links = links_among(X, codes, self._cleaned(data), self._search_kwargs())
         return (~links).nonzero().squeeze(1).cpu().numpy()
 
 

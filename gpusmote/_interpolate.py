@@ -1,12 +1,16 @@
 """SMOTE's interpolation step, the one copy: ``x + u * (x_nn - x)`` with imbalanced-learn's
-rounding, chunked to stay in cache, and safe where ``x_nn - x`` would overflow."""
+rounding, chunked to stay in cache, and safe where ``x_nn - x`` would overflow; on sparse
+rows (`interpolate_rows`) with scipy's arithmetic on the CPU, as imbalanced-learn's."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 import torch
 
-from ._device import compute_dtype, resolve_budget
-from ._io._sparse import SparseRows, interpolate_rows
+from ._device import compute_dtype, cpu_workers, resolve_budget
+from ._io._sparse import SparseRows, torch_paths
 from ._progress import advance, expect, phase
 
 __all__ = ["interpolate_into", "differences_overflow"]
@@ -104,3 +108,77 @@ def _convex(base: torch.Tensor, other: torch.Tensor, s: torch.Tensor) -> torch.T
     w = base * (1 - s) + other * s
     # rounding may not leave the segment, where the dtype's largest values end
     return torch.minimum(torch.maximum(w, torch.minimum(base, other)), torch.maximum(base, other))
+
+
+# sparse rows ------------------------------------------------------------------------
+def interpolate_rows(
+    X: SparseRows, rows: torch.Tensor, partners: torch.Tensor, steps: torch.Tensor, scale=None
+):
+    """Sparse ``X[rows] + steps * (X[partners] - X[rows])`` (``steps`` (n,) float64;
+    ``scale`` (n,) float64 applied to the difference first), imbalanced-learn's
+    arithmetic on sparse rows: per stored column the difference in the data's
+    precision, then ``x + u * diff`` in float64; values that come out 0 are not stored,
+    as scipy's sparse sum drops them. Returns a list of `SparseRows`, consecutive pieces
+    of the rows (stacked once, with the rest of the output)."""
+    n, d = int(rows.numel()), X.shape[1]
+    if not torch_paths(X.device):  # one piece, or several in threads
+        return _interpolate_scipy(X, rows, partners, steps, scale)
+    a, b = X[rows], X[partners]
+    keys = torch.cat([a.row_ids() * d + a.col, b.row_ids() * d + b.col])
+    uniq, inv = torch.unique(keys, sorted=True, return_inverse=True)
+    base = torch.zeros(uniq.numel(), dtype=X.dtype, device=X.device)
+    other = torch.zeros_like(base)
+    base[inv[: a.nnz]] = a.val
+    other[inv[a.nnz :]] = b.val
+    row = uniq // d
+    diff = other - base
+    if scale is not None:
+        diff = (diff * scale[row]).to(X.dtype)
+    val = base.to(torch.float64) + steps[row] * diff
+    keep = val != 0
+    row, col, val = row[keep], (uniq % d)[keep], val[keep]
+    crow = torch.zeros(n + 1, dtype=torch.int64, device=X.device)
+    torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
+    return [SparseRows(crow, col, val, (n, d))]
+
+
+def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> list[SparseRows]:
+    """`interpolate_rows` with scipy's sparse arithmetic (rows merged in C, as
+    imbalanced-learn computes them): the same values, rounding for rounding. Large
+    blocks are cut in pieces computed in `cpu_workers` threads (scipy's sparse
+    arithmetic releases the GIL)."""
+    import scipy.sparse as sp
+
+    M = X.to_scipy()
+    rows, partners, steps = rows.numpy(), partners.numpy(), steps.numpy()
+    scale = scale.numpy() if scale is not None else None
+
+    def piece(sl: slice):
+        a, b = M[rows[sl]], M[partners[sl]]
+        diff = b - a  # in the data's precision
+        per_value = np.diff(diff.indptr)
+        if scale is not None:  # scaled in float64, stored back in the data's precision
+            diff.data = (diff.data * np.repeat(scale[sl], per_value)).astype(M.dtype)
+        if diff.dtype != np.float64:
+            diff = diff.astype(np.float64)
+        diff.data *= np.repeat(steps[sl], per_value)  # u * diff, value by value
+        new = sp.csr_matrix(a + diff)  # x + u * diff in float64
+        new.eliminate_zeros()
+        if not M.has_sorted_indices:  # sorted rows in give sorted rows out of scipy's sums
+            new.sort_indices()
+        return new
+
+    n = len(rows)
+    workers = min(cpu_workers(), max(1, n // _ROWS_PER_THREAD))
+    if workers == 1:
+        return [SparseRows.from_scipy(piece(slice(None)))]
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pieces = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        parts = list(pool.map(piece, pieces))
+    return [SparseRows.from_scipy(part) for part in parts]  # stacked once, with the input
+
+
+# Below this many new rows per thread the generation runs in one thread (measured on
+# the TF-IDF generator: 90,000 rows took 0.6 s in one thread, 0.26 s in two).
+_ROWS_PER_THREAD = 20_000

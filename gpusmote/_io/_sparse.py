@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -29,10 +28,9 @@ __all__ = [
     "sparse_format",
     "to_format",
     "vstack_rows",
-    "pair_sq_dist",
-    "interpolate_rows",
     "SparseSink",
     "densify",
+    "torch_paths",
 ]
 
 # The CPU uses scipy for the sparse arithmetic; CUDA the torch code written for it. True
@@ -338,110 +336,6 @@ def vstack_rows(parts: list[SparseRows]) -> SparseRows:
         torch.cat([p.val.to(dtype) for p in parts]),
         (sum(p.shape[0] for p in parts), d),
     )
-
-
-def pair_sq_dist(A: SparseRows, ia: torch.Tensor, B: SparseRows, ib: torch.Tensor) -> torch.Tensor:
-    """(p,) float64 squared distances ``|A[ia[i]] - B[ib[i]]|^2``, from the differences
-    of the stored values (each difference rounded once, as a dense float64 difference
-    would be): the reference the search certifies against. Columns stored in only one
-    of the two rows contribute their square."""
-    p, d = int(ia.numel()), A.shape[1]
-    if p == 0:
-        return torch.zeros(0, dtype=torch.float64, device=A.device)
-    if not torch_paths(A.device):  # scipy merges the rows in C
-        a = A.to(torch.float64).to_scipy()[ia.numpy()]
-        b = B.to(torch.float64).to_scipy()[ib.numpy()]
-        diff = a - b
-        diff.data **= 2
-        return torch.from_numpy(np.asarray(diff.sum(axis=1)).reshape(-1))
-    a, b = A[ia], B[ib]
-    a_val, b_val = a.val.to(torch.float64), b.val.to(torch.float64)
-    a_row, b_row = a.row_ids(), b.row_ids()
-    # keys ascend within each (rows ascend, columns ascend within a row: canonical CSR)
-    a_key, b_key = a_row * d + a.col, b_row * d + b.col
-    pos = torch.searchsorted(a_key, b_key).clamp_(max=max(a_key.numel() - 1, 0))
-    shared = (a_key[pos] == b_key) if a_key.numel() else torch.zeros_like(b_key, dtype=torch.bool)
-    a_part = a_val * a_val
-    a_part[pos[shared]] = 0.0  # replaced by the difference below
-    b_part = torch.where(shared, (a_val[pos] - b_val) if a_key.numel() else b_val, b_val)
-    out = torch.zeros(p, dtype=torch.float64, device=A.device)
-    out.index_add_(0, a_row, a_part)
-    return out.index_add_(0, b_row, b_part * b_part)
-
-
-def interpolate_rows(
-    X: SparseRows, rows: torch.Tensor, partners: torch.Tensor, steps: torch.Tensor, scale=None
-):
-    """Sparse ``X[rows] + steps * (X[partners] - X[rows])`` (``steps`` (n,) float64;
-    ``scale`` (n,) float64 applied to the difference first), imbalanced-learn's
-    arithmetic on sparse rows: per stored column the difference in the data's
-    precision, then ``x + u * diff`` in float64; values that come out 0 are not stored,
-    as scipy's sparse sum drops them. Returns a list of `SparseRows`, consecutive pieces
-    of the rows (stacked once, with the rest of the output)."""
-    n, d = int(rows.numel()), X.shape[1]
-    if not torch_paths(X.device):  # one piece, or several in threads
-        return _interpolate_scipy(X, rows, partners, steps, scale)
-    a, b = X[rows], X[partners]
-    keys = torch.cat([a.row_ids() * d + a.col, b.row_ids() * d + b.col])
-    uniq, inv = torch.unique(keys, sorted=True, return_inverse=True)
-    base = torch.zeros(uniq.numel(), dtype=X.dtype, device=X.device)
-    other = torch.zeros_like(base)
-    base[inv[: a.nnz]] = a.val
-    other[inv[a.nnz :]] = b.val
-    row = uniq // d
-    diff = other - base
-    if scale is not None:
-        diff = (diff * scale[row]).to(X.dtype)
-    val = base.to(torch.float64) + steps[row] * diff
-    keep = val != 0
-    row, col, val = row[keep], (uniq % d)[keep], val[keep]
-    crow = torch.zeros(n + 1, dtype=torch.int64, device=X.device)
-    torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
-    return [SparseRows(crow, col, val, (n, d))]
-
-
-def _interpolate_scipy(X: SparseRows, rows, partners, steps, scale) -> list[SparseRows]:
-    """`interpolate_rows` with scipy's sparse arithmetic (rows merged in C, as
-    imbalanced-learn computes them): the same values, rounding for rounding. Large
-    blocks are cut in pieces computed in `cpu_workers` threads (scipy's sparse
-    arithmetic releases the GIL)."""
-    import scipy.sparse as sp
-
-    from .._device import cpu_workers
-
-    M = X.to_scipy()
-    rows, partners, steps = rows.numpy(), partners.numpy(), steps.numpy()
-    scale = scale.numpy() if scale is not None else None
-
-    def piece(sl: slice):
-        a, b = M[rows[sl]], M[partners[sl]]
-        diff = b - a  # in the data's precision
-        per_value = np.diff(diff.indptr)
-        if scale is not None:  # scaled in float64, stored back in the data's precision
-            diff.data = (diff.data * np.repeat(scale[sl], per_value)).astype(M.dtype)
-        if diff.dtype != np.float64:
-            diff = diff.astype(np.float64)
-        diff.data *= np.repeat(steps[sl], per_value)  # u * diff, value by value
-        new = sp.csr_matrix(a + diff)  # x + u * diff in float64
-        new.eliminate_zeros()
-        if not M.has_sorted_indices:  # sorted rows in give sorted rows out of scipy's sums
-            new.sort_indices()
-        return new
-
-    n = len(rows)
-    workers = min(cpu_workers(), max(1, n // _ROWS_PER_THREAD))
-    if workers == 1:
-        return [SparseRows.from_scipy(piece(slice(None)))]
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pieces = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        parts = list(pool.map(piece, pieces))
-    return [SparseRows.from_scipy(part) for part in parts]  # stacked once, with the input
-
-
-# Below this many new rows per thread the generation runs in one thread (measured on
-# the TF-IDF generator: 90,000 rows took 0.6 s in one thread, 0.26 s in two).
-_ROWS_PER_THREAD = 20_000
 
 
 class SparseSink:

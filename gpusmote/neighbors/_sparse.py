@@ -31,7 +31,7 @@ import torch
 
 from .._device import cpu_workers
 from .._io import _sparse as _sparse_io
-from .._io._sparse import SparseRows, _quiet_ctx, pair_sq_dist
+from .._io._sparse import SparseRows, _quiet_ctx, torch_paths
 from .._progress import advance, expect, phase
 from .._validation import fmt_error
 from ._exact import refine_unit
@@ -52,6 +52,35 @@ def _to_dense_product():
     except ImportError:  # scikit-learn is optional, and older ones lack it
         return None
     return sparse_matmul_to_dense
+
+
+def pair_sq_dist(A: SparseRows, ia: torch.Tensor, B: SparseRows, ib: torch.Tensor) -> torch.Tensor:
+    """(p,) float64 squared distances ``|A[ia[i]] - B[ib[i]]|^2``, from the differences
+    of the stored values (each difference rounded once, as a dense float64 difference
+    would be): the reference the search certifies against. Columns stored in only one
+    of the two rows contribute their square."""
+    p, d = int(ia.numel()), A.shape[1]
+    if p == 0:
+        return torch.zeros(0, dtype=torch.float64, device=A.device)
+    if not torch_paths(A.device):  # scipy merges the rows in C
+        a = A.to(torch.float64).to_scipy()[ia.numpy()]
+        b = B.to(torch.float64).to_scipy()[ib.numpy()]
+        diff = a - b
+        diff.data **= 2
+        return torch.from_numpy(np.asarray(diff.sum(axis=1)).reshape(-1))
+    a, b = A[ia], B[ib]
+    a_val, b_val = a.val.to(torch.float64), b.val.to(torch.float64)
+    a_row, b_row = a.row_ids(), b.row_ids()
+    # keys ascend within each (rows ascend, columns ascend within a row: canonical CSR)
+    a_key, b_key = a_row * d + a.col, b_row * d + b.col
+    pos = torch.searchsorted(a_key, b_key).clamp_(max=max(a_key.numel() - 1, 0))
+    shared = (a_key[pos] == b_key) if a_key.numel() else torch.zeros_like(b_key, dtype=torch.bool)
+    a_part = a_val * a_val
+    a_part[pos[shared]] = 0.0  # replaced by the difference below
+    b_part = torch.where(shared, (a_val[pos] - b_val) if a_key.numel() else b_val, b_val)
+    out = torch.zeros(p, dtype=torch.float64, device=A.device)
+    out.index_add_(0, a_row, a_part)
+    return out.index_add_(0, b_row, b_part * b_part)
 
 
 def sparse_kneighbors(
@@ -192,7 +221,7 @@ def _symmetric_pays(X: SparseRows, budget: int) -> bool:
     n = X.shape[0]
     if X.device.type != "cpu" or _to_dense_product() is None:
         return False
-    if _sparse_io.torch_paths(X.device):  # the tests of the CUDA code, on the CPU
+    if torch_paths(X.device):  # the tests of the CUDA code, on the CPU
         return False
     return 8 * n * n + 8 * n * _SYM_BLOCK <= budget
 
@@ -280,7 +309,7 @@ class _Products:
 
     def __init__(self, X: SparseRows):
         self.device = X.device
-        self.scipy = not _sparse_io.torch_paths(X.device)
+        self.scipy = not torch_paths(X.device)
         if self.scipy:
             self.xt = X.to(torch.float64).to_scipy().T.tocsr()
         else:

@@ -72,38 +72,8 @@ class BalancedBatchSampler(Sampler):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.seed = check_int(seed, "seed", minimum=0)
         self.drop_last = check_bool(drop_last, "drop_last")
-        if num_replicas is None or rank is None:
-            dist = torch.distributed
-            ready = dist.is_available() and dist.is_initialized()
-            num_replicas = (
-                (dist.get_world_size() if ready else 1) if num_replicas is None else num_replicas
-            )
-            rank = (dist.get_rank() if ready else 0) if rank is None else rank
-        self.num_replicas = check_int(num_replicas, "num_replicas", minimum=1)
-        self.rank = check_int(rank, "rank", minimum=0, maximum=self.num_replicas - 1)
-        classes = np.unique(y)
-        present = [c.item() if hasattr(c, "item") else c for c in classes]  # str labels too
-        weights = dict.fromkeys(present, 1.0) if class_weights is None else dict(class_weights)
-        unknown = set(weights) - set(present)
-        if unknown:
-            raise ValueError(
-                fmt_error(
-                    "class_weights", f"keys among the labels {classes.tolist()}", sorted(unknown)
-                )
-            )
-        numeric = all(
-            isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights.values()
-        )
-        if (
-            not numeric
-            or not all(0 <= w < math.inf for w in weights.values())  # NaN fails it too
-            or sum(weights.values()) <= 0
-        ):
-            raise ValueError(
-                fmt_error(
-                    "class_weights", "finite, non-negative weights with a positive sum", weights
-                )
-            )
+        self.num_replicas, self.rank = _ranks(num_replicas, rank)
+        weights = _class_weights(class_weights, np.unique(y))
         self._classes = [c for c in sorted(weights) if weights[c] > 0]
         if len(self._classes) > self.batch_size:  # a class without a slot is never drawn
             raise ValueError(
@@ -174,3 +144,39 @@ def _quotas(shares, batch_size: int) -> list[int]:
             quota[int(np.argmax(quota))] -= 1
             quota[i] = 1
     return quota
+
+
+def _ranks(num_replicas, rank) -> tuple[int, int]:
+    """``(num_replicas, rank)`` checked: the ones given, else torch.distributed's where
+    it is initialised, else 1 and 0."""
+    if num_replicas is None or rank is None:
+        dist = torch.distributed
+        ready = dist.is_available() and dist.is_initialized()
+        num_replicas = (
+            (dist.get_world_size() if ready else 1) if num_replicas is None else num_replicas
+        )
+        rank = (dist.get_rank() if ready else 0) if rank is None else rank
+    num_replicas = check_int(num_replicas, "num_replicas", minimum=1)
+    return num_replicas, check_int(rank, "rank", minimum=0, maximum=num_replicas - 1)
+
+
+def _class_weights(class_weights, classes: np.ndarray) -> dict:
+    """label -> weight for the labels present (``classes``, sorted): 1 each by default;
+    given ones checked (keys among the labels; finite, non-negative, a positive sum)."""
+    present = [c.item() if hasattr(c, "item") else c for c in classes]  # str labels too
+    weights = dict.fromkeys(present, 1.0) if class_weights is None else dict(class_weights)
+    unknown = set(weights) - set(present)
+    if unknown:
+        raise ValueError(
+            fmt_error("class_weights", f"keys among the labels {classes.tolist()}", sorted(unknown))
+        )
+    numeric = all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights.values())
+    if (
+        not numeric
+        or not all(0 <= w < math.inf for w in weights.values())  # NaN fails it too
+        or sum(weights.values()) <= 0
+    ):
+        raise ValueError(
+            fmt_error("class_weights", "finite, non-negative weights with a positive sum", weights)
+        )
+    return weights

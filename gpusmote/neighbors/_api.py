@@ -27,9 +27,9 @@ from ._backend import resolve_auto_backend, resolve_backend, self_search_pays
 from ._exact import Problem, SearchStats, finish, without_own
 from ._faiss import FaissFlat, faiss_candidates
 from ._memory import (
-    CHAIN_DEPTH,
     SPLIT_DEPTH,
     SPLIT_MIN_DIM,
+    chain_depth,
     plan_rows,
     plan_symmetric,
     plan_torch,
@@ -449,7 +449,7 @@ def _set_scores(problem, precision, dev) -> None:
         return  # float64 data keeps float64 scores on CUDA (not measured there)
     answer = precision()
     if answer in ("float32", "chained"):  # "chained" is offered on the CPU only
-        chain = CHAIN_DEPTH if cpu and problem.d + 2 > CHAIN_DEPTH else 0
+        chain = chain_depth(problem.d, dev)
         if chain or problem.cdtype != torch.float32:
             problem.set_score_dtype(torch.float32, chain=chain)
     else:

@@ -30,6 +30,7 @@ __all__ = [
     "COLUMN_GROUP",
     "CHAIN_DEPTH",
     "CHAIN_BLOCK",
+    "chain_depth",
 ]
 
 # Rows `_exact.sq_norms` squares and `_torch._database_columns` transposes at a time:
@@ -122,6 +123,15 @@ SPLIT_DEPTH = 1024
 # threads of the AMD dev machine; BENCHMARKS.md, "Issue #28's shapes").
 CHAIN_DEPTH = 256
 CHAIN_BLOCK = 512
+
+
+def chain_depth(d: int, device: torch.device) -> int:
+    """The slices of features float32 scores of ``d`` features are chained over on
+    ``device`` (`CHAIN_DEPTH` on the CPU where the products, norms' columns included,
+    are longer than it), or 0: one product."""
+    return CHAIN_DEPTH if device.type == "cpu" and d + 2 > CHAIN_DEPTH else 0
+
+
 _SPLIT_QUERY_TILE = 1024
 _SPLIT_DB_TILE = 2048
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from ._exact import FLOAT64, Problem, chained_units, input_units, sq_norms
-from ._memory import CHAIN_DEPTH, plan_rows
+from ._memory import chain_depth, plan_rows
 
 __all__ = ["score_precision", "sliced_units", "PROBE_ROWS"]
 
@@ -91,8 +91,9 @@ def score_precision(P: Problem, sliced_depth: int = 0) -> str:
     fail64 = fails(FLOAT64)
     plain = input_units(P.X.dtype, torch.float32)
     tiers = [("float32", plain)]
-    if P.device.type == "cpu" and d + 2 > CHAIN_DEPTH:
-        tiers.append(("chained", chained_units(d, CHAIN_DEPTH, plain[0])))
+    chain = chain_depth(d, P.device)
+    if chain:
+        tiers.append(("chained", chained_units(d, chain, plain[0])))
     if sliced_depth:
         tiers.append(("sliced", sliced_units(d, sliced_depth)))
     for name, units in tiers:
